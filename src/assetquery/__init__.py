@@ -1,0 +1,1 @@
+"""assetquery: asset inquiry orchestration for court enforcement."""

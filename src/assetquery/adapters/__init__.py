@@ -1,0 +1,54 @@
+"""Institution adapters: the plug-in contract, the registry, and tools for reading answers.
+
+Write an adapter by subclassing :class:`Adapter` and registering it under the entry-point
+group ``assetquery.adapters``; see ``docs/adapters.md``.
+"""
+
+from .._errors import (
+    AdapterError,
+    InstitutionFailure,
+    InstitutionRejected,
+    InstitutionTimeout,
+    InstitutionUnavailable,
+    InstitutionUnreachable,
+    MalformedResponse,
+    PermanentAdapterError,
+    RetryableAdapterError,
+)
+from ._base import (
+    Adapter,
+    InquiryAnswer,
+    InquiryRequest,
+    Institution,
+    Operation,
+    check_status,
+    retry_after_seconds,
+)
+from ._registry import ENTRY_POINT_GROUP, available_adapters, load_adapter
+from ._wire import JsonFields, XmlFields, json_body, xml_body
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "Adapter",
+    "AdapterError",
+    "InquiryAnswer",
+    "InquiryRequest",
+    "Institution",
+    "InstitutionFailure",
+    "InstitutionRejected",
+    "InstitutionTimeout",
+    "InstitutionUnavailable",
+    "InstitutionUnreachable",
+    "JsonFields",
+    "MalformedResponse",
+    "Operation",
+    "PermanentAdapterError",
+    "RetryableAdapterError",
+    "XmlFields",
+    "available_adapters",
+    "check_status",
+    "json_body",
+    "load_adapter",
+    "retry_after_seconds",
+    "xml_body",
+]

@@ -1,0 +1,218 @@
+"""The adapter contract: what every institution adapter is, and what it is not.
+
+An adapter knows one institution type's wire protocol. It builds the request, sends it on the
+``httpx.AsyncClient`` it is given (already pointed at the institution, with its credentials,
+timeouts and pool), parses the answer and maps it into :class:`AssetRecord` objects.
+
+It does not retry, poll on a timer, log personal data or know other institutions exist: the
+dispatcher does all of that around it. It reports trouble by raising the typed errors of
+:mod:`assetquery` (retryable or not), never by returning half an answer.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+from enum import StrEnum
+from typing import Any, ClassVar
+
+import httpx
+
+from .._errors import (
+    InstitutionFailure,
+    InstitutionRejected,
+    InstitutionTimeout,
+    InstitutionUnavailable,
+    InstitutionUnreachable,
+)
+from .._models import AssetRecord, Case, Party, PartyKind, ResultStatus
+
+__all__ = [
+    "Adapter",
+    "InquiryAnswer",
+    "InquiryRequest",
+    "Institution",
+    "Operation",
+    "check_status",
+    "retry_after_seconds",
+]
+
+
+class Operation(StrEnum):
+    """What an institution can be asked to do."""
+
+    INQUIRY = "inquiry"
+    FREEZE = "freeze"
+    SEAL = "seal"
+    DEDUCT = "deduct"
+    RENEW = "renew"
+    RELEASE = "release"
+    STATUS = "status"
+
+
+@dataclass(frozen=True, slots=True)
+class Institution:
+    """What an adapter may know of the institution it talks to.
+
+    ``options`` holds the adapter-specific settings of the institution's configuration
+    (its ``[institutions.options]`` table).
+    """
+
+    id: str
+    name: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class InquiryRequest:
+    """One inquiry: whose assets, under which case.
+
+    ``request_id`` is unique to this lookup and institution and stays the same across
+    retries, so institutions that de-duplicate by it hand back the same ticket.
+    """
+
+    party: Party
+    case: Case
+    request_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class InquiryAnswer:
+    """An adapter's answer: found, nothing there, or not ready yet (with a ticket)."""
+
+    status: ResultStatus
+    assets: tuple[AssetRecord, ...] = ()
+    ticket: str | None = None
+    poll_after: float | None = None
+    reference: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.status not in (ResultStatus.OK, ResultStatus.NOT_FOUND, ResultStatus.PENDING):
+            raise ValueError(
+                f"an adapter answers ok, not_found or pending, not {self.status.value}; "
+                "report failures by raising an AdapterError"
+            )
+        if self.status is ResultStatus.PENDING and not self.ticket:
+            raise ValueError("a pending answer needs the ticket to poll with")
+
+    @classmethod
+    def found(cls, assets: tuple[AssetRecord, ...], *, reference: str | None = None
+              ) -> InquiryAnswer:
+        status = ResultStatus.OK if assets else ResultStatus.NOT_FOUND
+        return cls(status, assets=assets, reference=reference)
+
+    @classmethod
+    def not_found(cls, *, reference: str | None = None) -> InquiryAnswer:
+        return cls(ResultStatus.NOT_FOUND, reference=reference)
+
+    @classmethod
+    def pending(cls, ticket: str, *, poll_after: float | None = None) -> InquiryAnswer:
+        return cls(ResultStatus.PENDING, ticket=ticket, poll_after=poll_after)
+
+
+class Adapter(abc.ABC):
+    """Base class of institution adapters.
+
+    Subclasses set :attr:`name` (the ``adapter =`` value in configuration and the entry-point
+    name), :attr:`capabilities`, and implement :meth:`inquire` (and :meth:`poll` when the
+    institution answers with a ticket).
+    """
+
+    #: the adapter's name in configuration and in the ``assetquery.adapters`` entry points
+    name: ClassVar[str]
+    #: the operations this institution type offers
+    capabilities: ClassVar[frozenset[Operation]] = frozenset({Operation.INQUIRY})
+    #: the asset kinds it reports
+    asset_kinds: ClassVar[frozenset[str]] = frozenset()
+    #: the kinds of party the institution can hold assets for
+    party_kinds: ClassVar[frozenset[PartyKind]] = frozenset(PartyKind)
+
+    def __init__(self, institution: Institution) -> None:
+        self.institution = institution
+
+    def serves(self, party: Party) -> bool:
+        """Whether asking about ``party`` makes sense here (a fund centre has no companies)."""
+        return party.kind in self.party_kinds
+
+    @abc.abstractmethod
+    async def inquire(self, client: httpx.AsyncClient, request: InquiryRequest) -> InquiryAnswer:
+        """Ask the institution what ``request.party`` holds there."""
+
+    async def poll(
+        self, client: httpx.AsyncClient, ticket: str, request: InquiryRequest
+    ) -> InquiryAnswer:
+        """Fetch the answer behind a ticket an earlier :meth:`inquire` returned."""
+        raise InstitutionFailure(
+            f"{self.name} adapter returned a ticket but cannot poll", code="poll_unsupported"
+        )
+
+    async def send(
+        self, client: httpx.AsyncClient, method: str, url: str, **kwargs: Any
+    ) -> httpx.Response:
+        """Send a request, turning transport failures and HTTP errors into typed errors."""
+        try:
+            response = await client.request(method, url, **kwargs)
+        except httpx.TimeoutException as exc:
+            raise InstitutionTimeout(
+                f"{self.institution.name} did not answer in time ({type(exc).__name__})",
+                code="timeout",
+            ) from exc
+        except httpx.TransportError as exc:
+            raise InstitutionUnreachable(
+                f"{self.institution.name} could not be reached ({type(exc).__name__})",
+                code="connection",
+            ) from exc
+        check_status(response, self.institution.name)
+        return response
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.institution.id}>"
+
+
+_BUSY = frozenset({429, 502, 503, 504})
+
+
+def check_status(response: httpx.Response, institution: str = "the institution") -> None:
+    """Raise the typed error an HTTP error status stands for; return quietly on 1xx-3xx.
+
+    429, 502, 503 and 504 are retryable (with ``Retry-After`` when given); other 4xx are
+    the institution refusing the request; other 5xx are its own failures, not retried.
+    """
+    code = response.status_code
+    if code < 400:
+        return
+    phrase = response.reason_phrase or "error"
+    if code in _BUSY:
+        raise InstitutionUnavailable(
+            f"{institution} answered HTTP {code} {phrase}",
+            code=f"http_{code}",
+            retry_after=retry_after_seconds(response.headers.get("retry-after")),
+        )
+    if code < 500:
+        reason = (
+            "refused our credentials" if code in (401, 403) else "rejected the request"
+        )
+        raise InstitutionRejected(
+            f"{institution} {reason}: HTTP {code} {phrase}", code=f"http_{code}"
+        )
+    raise InstitutionFailure(f"{institution} failed: HTTP {code} {phrase}", code=f"http_{code}")
+
+
+def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> float | None:
+    """``Retry-After`` as seconds: either delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        return None
+    reference = now or datetime.now(when.tzinfo)
+    return max((when - reference).total_seconds(), 0.0)

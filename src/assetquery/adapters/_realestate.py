@@ -1,0 +1,218 @@
+"""The real-estate registry (不动产登记中心): XML in, XML out, often in GBK.
+
+Request, ``POST {path}`` (default ``/bdc/judicial/query``)::
+
+    <CxRequest>
+      <Ywh>request id</Ywh> <Ah>case number</Ah> <Fy>court</Fy> <Cbr>operator</Cbr>
+      <Qlr><Mc>name</Mc><Zjlx>1 = resident ID, 7 = credit code</Zjlx><Zjh>number</Zjh></Qlr>
+    </CxRequest>
+
+Answer::
+
+    <CxResponse>
+      <Head><Ywh/><Jgdm>result code</Jgdm><Jgxx>message</Jgxx><Cxsj>YYYYMMDDHHMMSS</Cxsj></Head>
+      <Fcxx>
+        <Bdcdy>                                   one registered unit
+          <Bdcdyh>28-character unit number</Bdcdyh> <Bdcqzh>certificate</Bdcqzh>
+          <Zl>location</Zl> <Mj>area m²</Mj> <Yt>use</Yt> <Djsj>YYYYMMDD</Djsj>
+          <Gyfs>单独所有 | 共同共有 | 按份共有</Gyfs>
+          <Qlr><Mc/><Zjh/><Fe>share, e.g. 1/2</Fe></Qlr> ...   every owner
+          <Dyxx><Dyqr>mortgagee</Dyqr><Bdbzqse>secured amount</Bdbzqse><Qssj/><Jssj/></Dyxx>
+          <Cfxx><Cfjg>authority</Cfjg><Cfwh>case</Cfwh><Cflx>查封 | 轮候查封</Cflx>
+                <Qssj/><Jssj/><Lhsx>waiting-line position</Lhsx></Cfxx>
+        </Bdcdy>
+      </Fcxx>
+    </CxResponse>
+
+Result codes: 0000 found, 0001 nothing registered, 1001 bad request, 1002 credentials,
+1003 not permitted, 9001 busy (retryable); anything else is the registry's own failure.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from fractions import Fraction
+from typing import ClassVar
+from xml.etree.ElementTree import Element, SubElement, tostring
+
+import httpx
+
+from .._errors import InstitutionFailure, InstitutionRejected, InstitutionUnavailable
+from .._errors import InvalidInput, MalformedResponse
+from .._identifiers import validate_unit_number
+from .._models import (
+    AssetKind,
+    AssetRecord,
+    Encumbrance,
+    EncumbranceKind,
+    Owner,
+    PartyKind,
+    Provenance,
+)
+from .._time import shanghai_datetime
+from ._base import Adapter, InquiryAnswer, InquiryRequest, Operation
+from ._wire import XmlFields, xml_body
+
+__all__ = ["RealEstateRegistryAdapter"]
+
+_ID_TYPE = {PartyKind.PERSON: "1", PartyKind.ORGANIZATION: "7"}
+_REJECTED = {"1001": "bad request", "1002": "credentials refused", "1003": "not permitted"}
+_SOLE, _JOINT = "单独所有", "共同共有"
+_WAITING_SEAL = "轮候查封"
+
+
+class RealEstateRegistryAdapter(Adapter):
+    name: ClassVar[str] = "realestate"
+    capabilities = frozenset({Operation.INQUIRY})
+    asset_kinds = frozenset({AssetKind.REAL_ESTATE.value})
+
+    async def inquire(self, client: httpx.AsyncClient, request: InquiryRequest) -> InquiryAnswer:
+        path = str(self.institution.options.get("path", "/bdc/judicial/query"))
+        response = await self.send(
+            client,
+            "POST",
+            path,
+            content=_request_xml(request),
+            headers={"content-type": "application/xml; charset=utf-8"},
+        )
+        root = xml_body(response, self.institution.name)
+        if root.tag != "CxResponse":
+            raise MalformedResponse(
+                f"{self.institution.name} answered <{root.tag}> instead of <CxResponse>",
+                code="unexpected_shape",
+            )
+        head = root.child("Head")
+        self._raise_for_code(head.text("Jgdm"), head.opt_text("Jgxx"))
+        received = shanghai_datetime(_timestamp(head))
+        reference = head.opt_text("Ywh")
+        if head.text("Jgdm") == "0001":
+            return InquiryAnswer.not_found(reference=reference)
+        listing = root.opt_child("Fcxx")
+        units = [] if listing is None else list(listing.items("Bdcdy"))
+        provenance = Provenance(
+            institution=self.institution.id,
+            adapter=self.name,
+            reference=reference,
+            received_at=received,
+        )
+        assets = tuple(self._unit(unit, request, provenance) for unit in units)
+        return InquiryAnswer.found(assets, reference=reference)
+
+    def _raise_for_code(self, code: str, message: str | None) -> None:
+        if code in ("0000", "0001"):
+            return
+        said = f": {message}" if message else ""
+        where = self.institution.name
+        if code in _REJECTED:
+            raise InstitutionRejected(
+                f"{where} refused the inquiry ({_REJECTED[code]}){said}", code=f"registry_{code}"
+            )
+        if code == "9001":
+            raise InstitutionUnavailable(f"{where} is busy{said}", code="registry_9001")
+        raise InstitutionFailure(f"{where} reported error {code}{said}", code=f"registry_{code}")
+
+    def _unit(self, unit: XmlFields, request: InquiryRequest, provenance: Provenance
+              ) -> AssetRecord:
+        try:
+            unit_number = validate_unit_number(unit.text("Bdcdyh"))
+        except InvalidInput as exc:
+            raise MalformedResponse(
+                f"field {unit.path}/Bdcdyh {exc.reason}", code="unexpected_shape"
+            ) from None
+        owners = [
+            Owner(name=q.text("Mc"), id_number=q.opt_text("Zjh"), share=_share(q))
+            for q in unit.items("Qlr")
+        ]
+        if not owners:
+            raise MalformedResponse(f"field {unit.path}/Qlr is missing", code="unexpected_shape")
+        party_id = request.party.id_number
+        owner = next((o for o in owners if o.id_number == party_id), owners[0])
+        tenure = unit.opt_text("Gyfs") or _SOLE
+        share = Fraction(1) if tenure == _SOLE else None if tenure == _JOINT else owner.share
+        details = {
+            "certificate_number": unit.opt_text("Bdcqzh"),
+            "location": unit.opt_text("Zl"),
+            "area_m2": unit.opt_text("Mj"),
+            "use": unit.opt_text("Yt"),
+            "tenure": tenure,
+            "registered_on": d.isoformat() if (d := unit.opt_day("Djsj")) else None,
+        }
+        return AssetRecord(
+            kind=AssetKind.REAL_ESTATE,
+            institution=self.institution.id,
+            identifier=unit_number,
+            identifier_type="unit_number",
+            owner=owner,
+            share=share,
+            co_owners=tuple(o for o in owners if o is not owner),
+            encumbrances=tuple(_encumbrances(unit)),
+            as_of=provenance.received_at,
+            details={k: v for k, v in details.items() if v},
+            provenance=provenance,
+        )
+
+
+def _request_xml(request: InquiryRequest) -> bytes:
+    root = Element("CxRequest")
+    SubElement(root, "Ywh").text = request.request_id
+    SubElement(root, "Ah").text = request.case.number
+    SubElement(root, "Fy").text = request.case.court or ""
+    SubElement(root, "Cbr").text = request.case.operator
+    holder = SubElement(root, "Qlr")
+    SubElement(holder, "Mc").text = request.party.name
+    SubElement(holder, "Zjlx").text = _ID_TYPE[request.party.kind]
+    SubElement(holder, "Zjh").text = request.party.id_number
+    return tostring(root, encoding="utf-8", xml_declaration=True)
+
+
+def _timestamp(head: XmlFields) -> datetime:
+    text = head.text("Cxsj")
+    try:
+        return datetime.strptime(text, "%Y%m%d%H%M%S")  # noqa: DTZ007 - Shanghai wall clock
+    except ValueError:
+        raise MalformedResponse(
+            f"field {head.path}/Cxsj is not a timestamp (YYYYMMDDHHMMSS)", code="unexpected_shape"
+        ) from None
+
+
+def _share(holder: XmlFields) -> Fraction | None:
+    text = holder.opt_text("Fe")
+    if text is None:
+        return None
+    try:
+        numerator, _, denominator = text.replace("／", "/").partition("/")
+        share = Fraction(int(numerator), int(denominator or 1))
+    except (ValueError, ZeroDivisionError):
+        raise MalformedResponse(
+            f"field {holder.path}/Fe is not a share like 1/2", code="unexpected_shape"
+        ) from None
+    if not 0 < share <= 1:
+        raise MalformedResponse(f"field {holder.path}/Fe is not in (0, 1]", code="unexpected_shape")
+    return share
+
+
+def _encumbrances(unit: XmlFields) -> list[Encumbrance]:
+    found = [
+        Encumbrance(
+            kind=EncumbranceKind.MORTGAGE,
+            authority=m.opt_text("Dyqr"),
+            amount=m.opt_money("Bdbzqse"),
+            start=m.opt_day("Qssj"),
+            end=m.opt_day("Jssj"),
+        )
+        for m in unit.items("Dyxx")
+    ]
+    for seal in unit.items("Cfxx"):
+        waiting = seal.opt_text("Cflx") == _WAITING_SEAL
+        found.append(
+            Encumbrance(
+                kind=EncumbranceKind.SEAL,
+                authority=seal.opt_text("Cfjg"),
+                case_number=seal.opt_text("Cfwh"),
+                start=seal.opt_day("Qssj"),
+                end=seal.opt_day("Jssj"),
+                waiting=waiting,
+                position=seal.opt_integer("Lhsx") if waiting else None,
+            )
+        )
+    return found
