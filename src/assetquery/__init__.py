@@ -1,1 +1,84 @@
-"""assetquery: asset inquiry orchestration for court enforcement."""
+"""assetquery: asset inquiry orchestration for court enforcement.
+
+One party lookup goes out to every configured institution at once (real-estate registry,
+housing provident fund centre, banks); the answers come back as one :class:`LookupReport`.
+
+Everything importable from here is the public API; modules with a leading underscore are
+internal. Adapter authors also use :mod:`assetquery.adapters` and :mod:`assetquery.testing`.
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from ._config import Settings, load_settings
+from ._dispatcher import Dispatcher, LookupRequest
+from ._errors import (
+    AdapterError,
+    AssetqueryError,
+    ConfigurationError,
+    InvalidInput,
+    RefusedRequest,
+)
+from ._identifiers import CaseNumber, parse_case_number
+from ._logging import configure_logging, mask_personal_data
+from ._models import (
+    AssetKind,
+    AssetRecord,
+    AssetStatus,
+    Case,
+    Coverage,
+    Encumbrance,
+    EncumbranceKind,
+    ErrorInfo,
+    InstitutionResult,
+    KindTotal,
+    LookupReport,
+    Owner,
+    Party,
+    PartyKind,
+    Provenance,
+    ResultStatus,
+)
+from ._money import Money
+from ._sync import lookup
+from .adapters import Adapter
+
+try:
+    __version__ = version("assetquery")
+except PackageNotFoundError:  # pragma: no cover - an uninstalled source checkout
+    __version__ = "0.0.0"
+
+__all__ = [
+    "Adapter",
+    "AdapterError",
+    "AssetKind",
+    "AssetRecord",
+    "AssetStatus",
+    "AssetqueryError",
+    "Case",
+    "CaseNumber",
+    "ConfigurationError",
+    "Coverage",
+    "Dispatcher",
+    "Encumbrance",
+    "EncumbranceKind",
+    "ErrorInfo",
+    "InstitutionResult",
+    "InvalidInput",
+    "KindTotal",
+    "LookupReport",
+    "LookupRequest",
+    "Money",
+    "Owner",
+    "Party",
+    "PartyKind",
+    "Provenance",
+    "RefusedRequest",
+    "ResultStatus",
+    "Settings",
+    "__version__",
+    "configure_logging",
+    "load_settings",
+    "lookup",
+    "mask_personal_data",
+    "parse_case_number",
+]

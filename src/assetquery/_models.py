@@ -287,7 +287,9 @@ class Encumbrance(_Model):
     amount: Money | None = None
     start: date | None = None
     end: date | None = None
-    waiting: bool = Field(default=False, description="a waiting-line (轮候) control, not yet in force")
+    waiting: bool = Field(
+        default=False, description="a waiting-line (轮候) control, not yet in force"
+    )
     position: int | None = Field(default=None, ge=1, description="place in the waiting line")
 
 
@@ -306,15 +308,15 @@ _KIND_PATTERN = r"^[a-z][a-z0-9_]*$"
 class AssetRecord(_Model):
     """One asset, whichever institution reported it."""
 
-    kind: str = Field(pattern=_KIND_PATTERN, description="bank_account, real_estate, housing_fund, ...")
+    kind: str = Field(
+        pattern=_KIND_PATTERN, description="bank_account, real_estate, housing_fund, ..."
+    )
     institution: str
     identifier: str = Field(min_length=1, description="the institution's own key for the asset")
     identifier_type: str = Field(description="account_number, unit_number, fund_account, ...")
     owner: Owner
     value: Money | None = Field(default=None, description="balance, or value where reported")
-    available: Money | None = Field(
-        default=None, description="what existing controls leave free"
-    )
+    available: Money | None = Field(default=None, description="what existing controls leave free")
     share: Share | None = Field(default=None, description="the party's ownership share")
     co_owners: tuple[Owner, ...] = ()
     encumbrances: tuple[Encumbrance, ...] = ()
@@ -436,4 +438,3 @@ class LookupReport(_Model):
             f"LookupReport({self.party.masked}, case={self.case.number}, "
             f"assets={len(self.assets)}, {statuses})"
         )
-

@@ -32,7 +32,7 @@ class Money(BaseModel):
     @field_validator("amount", mode="before")
     @classmethod
     def _exact_amount(cls, value: object) -> Decimal:
-        if isinstance(value, bool) or isinstance(value, float):
+        if isinstance(value, bool | float):
             raise ValueError(
                 f"amount must be a Decimal, int or decimal string, not {type(value).__name__} "
                 "(binary floats cannot hold fen exactly)"

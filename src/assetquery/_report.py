@@ -21,7 +21,11 @@ from ._money import Money
 __all__ = ["build_report", "merge_assets"]
 
 # Most liquid first: the order a clerk reads a report in, and the order controls are planned.
-_KIND_ORDER = {AssetKind.BANK_ACCOUNT: 0, AssetKind.HOUSING_FUND: 1, AssetKind.REAL_ESTATE: 2}
+_KIND_ORDER: dict[str, int] = {
+    AssetKind.BANK_ACCOUNT: 0,
+    AssetKind.HOUSING_FUND: 1,
+    AssetKind.REAL_ESTATE: 2,
+}
 _RATIO = Decimal("0.0001")
 _ZERO = Money(0)
 
@@ -37,8 +41,12 @@ def merge_assets(results: Iterable[InstitutionResult]) -> tuple[AssetRecord, ...
     return tuple(
         sorted(
             newest.values(),
-            key=lambda a: (_KIND_ORDER.get(a.kind, len(_KIND_ORDER)), a.kind, a.institution,
-                           a.identifier),
+            key=lambda a: (
+                _KIND_ORDER.get(a.kind, len(_KIND_ORDER)),
+                a.kind,
+                a.institution,
+                a.identifier,
+            ),
         )
     )
 

@@ -124,9 +124,7 @@ class BankAdapter(Adapter):
     def _account(self, account: JsonFields, provenance: Provenance) -> AssetRecord:
         currency = account.opt_text("currency") or "CNY"
         balance = account.money("balance", currency)
-        holds = [
-            (hold, _hold_kind(hold)) for hold in account.items("holds", optional=True)
-        ]
+        holds = [(hold, _hold_kind(hold)) for hold in account.items("holds", optional=True)]
         encumbrances = tuple(
             Encumbrance(
                 kind=EncumbranceKind.FREEZE,

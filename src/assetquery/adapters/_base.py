@@ -99,8 +99,9 @@ class InquiryAnswer:
             raise ValueError("a pending answer needs the ticket to poll with")
 
     @classmethod
-    def found(cls, assets: tuple[AssetRecord, ...], *, reference: str | None = None
-              ) -> InquiryAnswer:
+    def found(
+        cls, assets: tuple[AssetRecord, ...], *, reference: str | None = None
+    ) -> InquiryAnswer:
         status = ResultStatus.OK if assets else ResultStatus.NOT_FOUND
         return cls(status, assets=assets, reference=reference)
 
@@ -192,9 +193,7 @@ def check_status(response: httpx.Response, institution: str = "the institution")
             retry_after=retry_after_seconds(response.headers.get("retry-after")),
         )
     if code < 500:
-        reason = (
-            "refused our credentials" if code in (401, 403) else "rejected the request"
-        )
+        reason = "refused our credentials" if code in (401, 403) else "rejected the request"
         raise InstitutionRejected(
             f"{institution} {reason}: HTTP {code} {phrase}", code=f"http_{code}"
         )

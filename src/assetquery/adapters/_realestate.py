@@ -37,8 +37,13 @@ from xml.etree.ElementTree import Element, SubElement, tostring
 
 import httpx
 
-from .._errors import InstitutionFailure, InstitutionRejected, InstitutionUnavailable
-from .._errors import InvalidInput, MalformedResponse
+from .._errors import (
+    InstitutionFailure,
+    InstitutionRejected,
+    InstitutionUnavailable,
+    InvalidInput,
+    MalformedResponse,
+)
 from .._identifiers import validate_unit_number
 from .._models import (
     AssetKind,
@@ -111,8 +116,9 @@ class RealEstateRegistryAdapter(Adapter):
             raise InstitutionUnavailable(f"{where} is busy{said}", code="registry_9001")
         raise InstitutionFailure(f"{where} reported error {code}{said}", code=f"registry_{code}")
 
-    def _unit(self, unit: XmlFields, request: InquiryRequest, provenance: Provenance
-              ) -> AssetRecord:
+    def _unit(
+        self, unit: XmlFields, request: InquiryRequest, provenance: Provenance
+    ) -> AssetRecord:
         try:
             unit_number = validate_unit_number(unit.text("Bdcdyh"))
         except InvalidInput as exc:
@@ -162,7 +168,8 @@ def _request_xml(request: InquiryRequest) -> bytes:
     SubElement(holder, "Mc").text = request.party.name
     SubElement(holder, "Zjlx").text = _ID_TYPE[request.party.kind]
     SubElement(holder, "Zjh").text = request.party.id_number
-    return tostring(root, encoding="utf-8", xml_declaration=True)
+    body: bytes = tostring(root, encoding="utf-8", xml_declaration=True)
+    return body
 
 
 def _timestamp(head: XmlFields) -> datetime:

@@ -26,7 +26,8 @@ __all__ = ["JsonFields", "XmlFields", "json_body", "xml_body"]
 
 
 def _declared_type(response: httpx.Response) -> str:
-    return response.headers.get("content-type", "").split(";")[0].strip().lower()
+    content_type: str = response.headers.get("content-type", "")
+    return content_type.split(";")[0].strip().lower()
 
 
 def json_body(response: httpx.Response, institution: str = "the institution") -> Any:
@@ -66,7 +67,7 @@ def _decode_xml(content: bytes, http_charset: str | None) -> str | bytes:
         ) from None
     if codec in ("gbk", "gb2312"):
         codec = "gb18030"  # a superset: institutions that say GBK often send GB18030 characters
-    body = content[declaration.end():] if declaration is not None else content
+    body = content[declaration.end() :] if declaration is not None else content
     try:
         return body.decode(codec)
     except UnicodeDecodeError:

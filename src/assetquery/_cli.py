@@ -1,0 +1,481 @@
+"""The ``assetquery`` command: a thin shell over the library for clerks and operators.
+
+Exit codes: 0 success; 1 some input rows rejected but the rest done; 2 usage or
+configuration error with nothing done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ._batch import BatchSummary, default_errors_path, run_batch
+from ._batch_input import RowDefaults, count_rows
+from ._config import Settings, load_settings
+from ._dispatcher import Dispatcher
+from ._errors import AssetqueryError, ConfigurationError, InvalidInput
+from ._logging import configure_logging
+from ._models import Case, LookupReport, Party
+from ._time import SHANGHAI
+from .adapters import load_adapter
+
+__all__ = ["app", "main"]
+
+EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
+
+app = typer.Typer(
+    name="assetquery",
+    help="Find a debtor's assets at every registry and bank in one lookup.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+sandbox_app = typer.Typer(
+    help="The simulated registries, for demos and tests.", no_args_is_help=True
+)
+config_app = typer.Typer(help="Check institution configuration files.", no_args_is_help=True)
+app.add_typer(sandbox_app, name="sandbox")
+app.add_typer(config_app, name="config")
+
+# Redirected output should not be wrapped at Rich's default of 80 columns.
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, highlight=False)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        envvar="ASSETQUERY_CONFIG",
+        help="Institutions TOML file. Without it the sandbox (simulated registries) is used.",
+        dir_okay=False,
+    ),
+]
+CourtOption = Annotated[
+    str | None, typer.Option("--court", envvar="ASSETQUERY_COURT", help="The court asking.")
+]
+OperatorOption = Annotated[
+    str | None,
+    typer.Option("--operator", envvar="ASSETQUERY_OPERATOR", help="Who asks (承办人)."),
+]
+
+
+@contextmanager
+def _fail_cleanly() -> Iterator[None]:
+    """Known errors become one clear line on stderr and exit code 2, not a traceback."""
+    try:
+        yield
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg'].removeprefix('Value error, ')}"
+            for e in exc.errors()
+        )
+        err.print(f"[bold red]error:[/] {problems}", markup=True, soft_wrap=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    except AssetqueryError as exc:
+        err.print(f"[bold red]error:[/] {exc}", markup=True, soft_wrap=True)
+        raise typer.Exit(EXIT_USAGE) from None
+
+
+def _dispatcher(config: Path | None) -> Dispatcher:
+    if config is None:
+        err.print("No --config given: using the sandbox (simulated registries, fictional data).")
+        return Dispatcher.sandbox()
+    return Dispatcher(load_settings(config))
+
+
+def _settings_defaults(config: Path | None) -> Settings | None:
+    return load_settings(config) if config is not None else None
+
+
+@app.callback()
+def _main(
+    log_level: Annotated[
+        str,
+        typer.Option(
+            "--log-level", envvar="ASSETQUERY_LOG_LEVEL", help="warning, info or debug (stderr)."
+        ),
+    ] = "warning",
+) -> None:
+    level = logging.getLevelName(log_level.upper())
+    if not isinstance(level, int):
+        err.print(f"error: --log-level {log_level!r} is not one of warning, info, debug")
+        raise typer.Exit(EXIT_USAGE)
+    configure_logging(level)
+
+
+# --- lookup -------------------------------------------------------------------------------
+
+
+@app.command()
+def lookup(
+    name: Annotated[str, typer.Option("--name", help="Name of the person or organization.")],
+    id_number: Annotated[
+        str, typer.Option("--id", help="Resident ID number or unified social credit code.")
+    ],
+    case_number: Annotated[
+        str, typer.Option("--case", help="Case number, e.g. （2024）甘0191执1234号.")
+    ],
+    claim: Annotated[str | None, typer.Option("--claim", help="Claim amount in CNY.")] = None,
+    court: CourtOption = None,
+    operator: OperatorOption = None,
+    config: ConfigOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Look one party up at every institution and print the report."""
+    with _fail_cleanly():
+        settings = _settings_defaults(config)
+        operator = operator or (settings.operator if settings else None)
+        if not operator:
+            raise InvalidInput("operator", "is missing: pass --operator or set ASSETQUERY_OPERATOR")
+        party = Party.parse(name, id_number)
+        case = Case(
+            number=case_number,
+            court=court or (settings.court if settings else None),
+            operator=operator,
+            claim=claim,
+        )
+        dispatcher = _dispatcher(config)
+
+        async def run() -> LookupReport:
+            async with dispatcher:
+                return await dispatcher.lookup(party, case)
+
+        report = asyncio.run(run())
+    if as_json:
+        out.print_json(report.model_dump_json())
+    else:
+        _print_report(report)
+
+
+def _money(amount: Decimal | None) -> str:
+    return "—" if amount is None else f"{amount:,.2f}"
+
+
+def _print_report(report: LookupReport) -> None:
+    shown = report.finished_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S %Z")
+    sandbox = " (sandbox, fictional data)" if report.sandbox else ""
+    out.print(f"[bold]{report.party.name}[/] {report.case.number} — {shown}{sandbox}")
+    results = Table(title="Institutions", title_justify="left")
+    for column in ("institution", "status", "assets", "attempts", "seconds", "note"):
+        results.add_column(column)
+    for r in report.results:
+        note = r.error.message if r.error else (f"ticket {r.ticket}" if r.ticket else "")
+        seconds = f"{r.latency_seconds:.2f}" if r.latency_seconds is not None else ""
+        results.add_row(r.name, r.status.value, str(len(r.assets)), str(r.attempts), seconds, note)
+    out.print(results)
+    assets = Table(title="Assets", title_justify="left")
+    for column in (
+        "kind",
+        "institution",
+        "identifier",
+        "value",
+        "available",
+        "share",
+        "status",
+        "encumbrances",
+    ):
+        assets.add_column(column)
+    for a in report.assets:
+        encumbrances = ", ".join(
+            f"{'waiting ' if e.waiting else ''}{e.kind.value}"
+            + (f" #{e.position}" if e.position else "")
+            for e in a.encumbrances
+        )
+        assets.add_row(
+            a.kind,
+            a.institution,
+            a.identifier,
+            _money(a.value.amount if a.value else None),
+            _money(a.available.amount if a.available else None),
+            str(a.share) if a.share is not None else "",
+            a.status.value,
+            encumbrances,
+        )
+    out.print(assets)
+    coverage = report.coverage
+    if coverage.claim is not None:
+        out.print(
+            f"Claim {_money(coverage.claim.amount)} CNY; available "
+            f"{_money(coverage.available.amount)} CNY ({coverage.ratio:.1%} covered); "
+            f"{coverage.unvalued_assets} asset(s) without a reported value."
+        )
+    if not report.complete:
+        out.print("[yellow]Not every institution has answered: see the statuses above.[/]")
+
+
+# --- batch --------------------------------------------------------------------------------
+
+
+@app.command()
+def batch(
+    source: Annotated[
+        Path, typer.Argument(help="CSV (UTF-8 or GBK), XLSX or JSONL file of parties.")
+    ],
+    output: Annotated[Path, typer.Option("-o", "--output", help="JSONL file for the reports.")],
+    errors: Annotated[
+        Path | None,
+        typer.Option("--errors", help="CSV of rejected rows [default: OUTPUT.errors.csv]."),
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue an interrupted run into the same OUTPUT.")
+    ] = False,
+    config: ConfigOption = None,
+    court: CourtOption = None,
+    operator: OperatorOption = None,
+) -> None:
+    """Look up every party of a file; one JSON report per line, rejected rows to --errors."""
+    with _fail_cleanly():
+        settings = _settings_defaults(config)
+        defaults = RowDefaults(
+            court=court or (settings.court if settings else None),
+            operator=operator or (settings.operator if settings else None),
+        )
+        total = count_rows(source)
+        summary = _run_batch(_dispatcher(config), source, output, errors, resume, defaults, total)
+    _print_batch_summary(summary, output, errors or default_errors_path(output))
+    raise typer.Exit(summary.exit_code)
+
+
+def _run_batch(
+    dispatcher: Dispatcher,
+    source: Path,
+    output: Path,
+    errors: Path | None,
+    resume: bool,
+    defaults: RowDefaults,
+    total: int,
+) -> BatchSummary:
+    progress = Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
+    )
+
+    async def run() -> BatchSummary:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, _stopper(stop))
+        try:
+            async with dispatcher:
+                with progress:
+                    task = progress.add_task("looking up", total=total)
+                    return await run_batch(
+                        dispatcher,
+                        source,
+                        output,
+                        errors=errors,
+                        resume=resume,
+                        defaults=defaults,
+                        on_progress=lambda n: progress.update(task, completed=n),
+                        stop=stop,
+                    )
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+
+    return asyncio.run(run())
+
+
+def _stopper(stop: asyncio.Event) -> Callable[[], None]:
+    def handler() -> None:
+        if not stop.is_set():
+            err.print("Stopping: finishing the lookups in flight (rerun with --resume to go on).")
+        stop.set()
+
+    return handler
+
+
+def _print_batch_summary(summary: BatchSummary, output: Path, errors: Path) -> None:
+    table = Table(title="Institutions", title_justify="left")
+    statuses = sorted({status for _, status in summary.statuses})
+    table.add_column("institution")
+    for status in statuses:
+        table.add_column(status, justify="right")
+    for institution in sorted({inst for inst, _ in summary.statuses}):
+        table.add_row(institution, *(str(summary.statuses[(institution, s)]) for s in statuses))
+    if summary.statuses:
+        out.print(table)
+    kinds = ", ".join(f"{kind} {count}" for kind, count in sorted(summary.assets.items()))
+    out.print(
+        f"Looked up {summary.looked_up} part{'y' if summary.looked_up == 1 else 'ies'}"
+        + (f" ({summary.already_done} already done)" if summary.already_done else "")
+        + f"; assets found: {kinds or 'none'}."
+    )
+    if summary.incomplete:
+        out.print(f"{summary.incomplete} report(s) are waiting on an institution (see status).")
+    out.print(f"Reports: {output}")
+    if summary.rejected:
+        out.print(f"[yellow]{summary.rejected} row(s) rejected[/]: see {errors}")
+    if summary.interrupted:
+        out.print("[yellow]Interrupted[/]: rerun the same command with --resume to finish.")
+
+
+# --- demo ---------------------------------------------------------------------------------
+
+
+@app.command()
+def demo(
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Where to write the demo's input and reports.")
+    ] = Path("demo-output"),
+) -> None:
+    """Run a batch lookup of example parties against the in-process sandbox registries."""
+    from ._demo import DEMO_OPERATOR, write_demo_input
+
+    with _fail_cleanly():
+        out_dir.mkdir(parents=True, exist_ok=True)
+        source = out_dir / "parties.csv"
+        output = out_dir / "reports.jsonl"
+        errors = out_dir / "rejected.csv"
+        output.unlink(missing_ok=True)
+        count = write_demo_input(source)
+        out.print(
+            f"Demo: {count} parties from {source} looked up at the sandbox's registry, housing "
+            "fund centre and two banks (simulated, in process, fictional data)."
+        )
+        summary = _run_batch(
+            Dispatcher.sandbox(),
+            source,
+            output,
+            errors,
+            False,
+            RowDefaults(operator=DEMO_OPERATOR),
+            count,
+        )
+    _print_batch_summary(summary, output, errors)
+    _print_demo_highlights(output)
+    (out_dir / "summary.json").write_text(
+        json.dumps(
+            {
+                "looked_up": summary.looked_up,
+                "rejected": summary.rejected,
+                "incomplete": summary.incomplete,
+                "assets": dict(summary.assets),
+                "statuses": {f"{i}:{s}": n for (i, s), n in sorted(summary.statuses.items())},
+            },
+            ensure_ascii=False,
+            indent=2,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    raise typer.Exit(summary.exit_code)
+
+
+def _print_demo_highlights(output: Path) -> None:
+    """Totals by kind across the demo's reports, and its best- and least-covered parties."""
+    totals: Counter[str] = Counter()
+    values: dict[str, Decimal] = {}
+    covered = 0
+    reports = 0
+    with output.open(encoding="utf-8") as file:
+        for line in file:
+            report = LookupReport.model_validate_json(line)
+            reports += 1
+            covered += bool(report.coverage.covered)
+            for kind, total in report.totals.items():
+                totals[kind] += total.count
+                if total.value is not None:
+                    values[kind] = values.get(kind, Decimal(0)) + total.value.amount
+    table = Table(title="Assets by kind", title_justify="left")
+    table.add_column("kind")
+    table.add_column("count", justify="right")
+    table.add_column("value (CNY)", justify="right")
+    for kind, count in sorted(totals.items()):
+        table.add_row(kind, str(count), _money(values.get(kind)))
+    out.print(table)
+    out.print(f"{covered} of {reports} claims fully covered by available balances.")
+
+
+# --- sandbox, config, schema --------------------------------------------------------------
+
+
+@sandbox_app.command("serve")
+def sandbox_serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port; 0 picks a free one.")] = 8765,
+    write_config: Annotated[
+        Path | None,
+        typer.Option("--write-config", help="Write an institutions TOML pointing at this server."),
+    ] = None,
+) -> None:
+    """Serve the simulated registries over HTTP (for --config FILE to talk to)."""
+    from .sandbox import serve
+
+    with _fail_cleanly():
+        serve(host=host, port=port, write_config=write_config)
+
+
+@config_app.command("check")
+def config_check(
+    file: Annotated[Path, typer.Argument(help="Institutions TOML file.", dir_okay=False)],
+) -> None:
+    """Validate a configuration file: keys, adapters, secrets and TLS files it refers to."""
+    with _fail_cleanly():
+        settings = load_settings(file)
+        problems: list[str] = []
+        table = Table(title=str(file), title_justify="left")
+        for column in ("id", "name", "adapter", "base_url", "concurrency", "timeout", "auth"):
+            table.add_column(column)
+        for inst in settings.institutions:
+            try:
+                load_adapter(inst.adapter)
+                inst.auth.token()
+            except ConfigurationError as exc:
+                problems.append(f"institution {inst.id}: {exc}")
+            for label, path in (
+                ("client_cert", inst.auth.client_cert),
+                ("client_key", inst.auth.client_key),
+                ("ca_bundle", inst.auth.ca_bundle),
+            ):
+                if path is not None and not path.is_file():
+                    problems.append(f"institution {inst.id}: auth.{label} {path} does not exist")
+            auth = inst.auth.token_env or (
+                str(inst.auth.token_file) if inst.auth.token_file else "none"
+            )
+            table.add_row(
+                inst.id,
+                inst.name,
+                inst.adapter,
+                inst.base_url,
+                str(inst.concurrency),
+                f"{inst.timeout:g}s",
+                auth,
+            )
+        out.print(table)
+        if not settings.institutions:
+            problems.append("no [[institutions]] are configured")
+        if problems:
+            raise ConfigurationError(f"{file}:\n  " + "\n  ".join(problems))
+        out.print(f"{file}: {len(settings.institutions)} institution(s), configuration is valid.")
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of a lookup report (one line of batch output)."""
+    sys.stdout.write(json.dumps(LookupReport.model_json_schema(), ensure_ascii=False, indent=2))
+    sys.stdout.write("\n")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,247 @@
+"""Configuration: one TOML file lists the institutions; the environment overrides.
+
+Secrets never live in the file. A token is named by the environment variable (``token_env``)
+or the file (``token_file``) that holds it; client certificates are paths. An inline
+``token`` or ``password`` is refused with a message saying what to do instead.
+
+Environment variables ``ASSETQUERY_<KEY>`` override top-level keys (``ASSETQUERY_COURT``,
+``ASSETQUERY_OPERATOR``, ``ASSETQUERY_STORE``) and, with ``__`` as separator, nested ones
+(``ASSETQUERY_LOOKUP__DEADLINE=30``).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal, Self
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from ._errors import ConfigurationError
+
+__all__ = [
+    "AuthSettings",
+    "InstitutionSettings",
+    "LookupSettings",
+    "RetrySettings",
+    "Settings",
+    "load_settings",
+]
+
+_INLINE_SECRETS = ("token", "password", "secret", "api_key", "apikey", "key_password")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+
+
+class RetrySettings(_Section):
+    """Retries of inquiries on retryable failures: exponential backoff with jitter."""
+
+    attempts: int = Field(default=3, ge=1, le=10, description="total tries, the first included")
+    initial: float = Field(default=0.5, gt=0, description="first backoff, seconds")
+    max: float = Field(default=8.0, gt=0, description="longest backoff, seconds")
+    jitter: float = Field(default=0.5, ge=0, description="random extra of up to this, seconds")
+
+
+class AuthSettings(_Section):
+    """How to authenticate to an institution. Only references to secrets, never secrets."""
+
+    token_env: str | None = Field(
+        default=None, description="environment variable holding the token"
+    )
+    token_file: Path | None = Field(default=None, description="file holding the token")
+    header: str = "Authorization"
+    scheme: str = "Bearer"
+    client_cert: Path | None = Field(default=None, description="PEM client certificate (mTLS)")
+    client_key: Path | None = Field(default=None, description="PEM private key of the certificate")
+    ca_bundle: Path | None = Field(default=None, description="CA bundle to verify the server with")
+    verify_tls: bool = Field(
+        default=True, description="turn off only for a test system; a warning is logged"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_inline_secrets(cls, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            for key in data:
+                if str(key).lower() in _INLINE_SECRETS:
+                    raise ValueError(
+                        f"auth.{key}: inline secrets are not accepted in the configuration; "
+                        "put the secret in an environment variable and name it with "
+                        "auth.token_env (or keep it in a file named by auth.token_file)"
+                    )
+        return data
+
+    @model_validator(mode="after")
+    def _one_token_source(self) -> Self:
+        if self.token_env and self.token_file:
+            raise ValueError("auth: give token_env or token_file, not both")
+        if self.client_key and not self.client_cert:
+            raise ValueError("auth.client_key needs auth.client_cert")
+        return self
+
+    def token(self) -> SecretStr | None:
+        """Read the token from where the configuration says it is."""
+        if self.token_env:
+            value = os.environ.get(self.token_env)
+            if not value:
+                raise ConfigurationError(
+                    f"auth.token_env names {self.token_env}, but that environment variable "
+                    "is not set"
+                )
+            return SecretStr(value.strip())
+        if self.token_file:
+            try:
+                return SecretStr(self.token_file.read_text(encoding="utf-8").strip())
+            except OSError as exc:
+                raise ConfigurationError(
+                    f"auth.token_file {self.token_file} cannot be read: {exc.strerror}"
+                ) from None
+        return None
+
+
+class InstitutionSettings(_Section):
+    """One institution: who it is, which adapter speaks to it, and how hard to push it."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$", description="short stable id")
+    name: str = Field(min_length=1)
+    adapter: str = Field(
+        min_length=1, description="adapter name: realestate, housing_fund, bank, ..."
+    )
+    base_url: str
+    enabled: bool = True
+    timeout: float = Field(default=10.0, gt=0, description="seconds per HTTP request")
+    concurrency: int = Field(default=10, ge=1, le=1000, description="requests in flight at most")
+    rate_limit: float | None = Field(default=None, gt=0, description="requests per second at most")
+    poll_interval: float = Field(
+        default=5.0, gt=0, description="seconds between polls when the institution gives no hint"
+    )
+    transport: Literal["default", "http2", "aiohttp"] = "default"
+    keepalive_expiry: float = Field(
+        default=4.0, ge=0, description="close idle connections before the server does, seconds"
+    )
+    retry: RetrySettings = RetrySettings()
+    auth: AuthSettings = AuthSettings()
+    options: dict[str, Any] = Field(default_factory=dict, description="adapter-specific settings")
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        url = value.strip().rstrip("/")
+        if not url.startswith(("http://", "https://")) or url[-3:] == "://":
+            raise ValueError(f"{value!r} is not an http:// or https:// URL")
+        return url
+
+
+class LookupSettings(_Section):
+    deadline: float = Field(
+        default=60.0,
+        gt=0,
+        description="seconds a lookup waits for all institutions, polls included",
+    )
+    window: int | None = Field(
+        default=None, ge=1, description="parties in flight in lookup_many (default: from caps)"
+    )
+
+
+class Settings(BaseSettings):
+    """Everything a dispatcher needs. Build with :func:`load_settings`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ASSETQUERY_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+        hide_input_in_errors=True,
+    )
+
+    court: str | None = Field(default=None, description="default court for requests that name none")
+    operator: str | None = Field(default=None, description="default operator")
+    store: str = Field(default="sqlite:///assetquery.db", description="database URL")
+    lookup: LookupSettings = LookupSettings()
+    institutions: tuple[InstitutionSettings, ...] = ()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The file's contents arrive as init values; the environment wins over them.
+        return (env_settings, init_settings)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Self:
+        seen: set[str] = set()
+        for institution in self.institutions:
+            if institution.id in seen:
+                raise ValueError(f"institution id {institution.id!r} is used twice")
+            seen.add(institution.id)
+        return self
+
+    @property
+    def enabled_institutions(self) -> tuple[InstitutionSettings, ...]:
+        return tuple(i for i in self.institutions if i.enabled)
+
+
+def _location(loc: tuple[int | str, ...], data: Mapping[str, Any]) -> str:
+    """``("institutions", 1, "timeout")`` → ``institutions[1] (icbc).timeout``."""
+    parts: list[str] = []
+    node: Any = data
+    for item in loc:
+        if isinstance(item, int):
+            label = f"[{item}]"
+            try:
+                node = node[item]
+                if isinstance(node, Mapping) and "id" in node:
+                    label += f" ({node['id']})"
+            except (IndexError, KeyError, TypeError):
+                node = None
+            parts.append(label)
+        else:
+            parts.append(("." if parts else "") + item)
+            node = node.get(item) if isinstance(node, Mapping) else None
+    return "".join(parts) or "(top level)"
+
+
+def settings_from_mapping(data: Mapping[str, Any], source: str = "configuration") -> Settings:
+    """Validate configuration data; errors name the source, the key and the problem."""
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            message = error["msg"].removeprefix("Value error, ")
+            problems.append(f"  {_location(error['loc'], data)}: {message}")
+        raise ConfigurationError(f"{source} is not valid:\n" + "\n".join(problems)) from None
+
+
+def load_settings(path: str | os.PathLike[str]) -> Settings:
+    """Read and validate an institutions TOML file (the environment overrides it)."""
+    file = Path(path)
+    try:
+        raw = file.read_bytes()
+    except OSError as exc:
+        raise ConfigurationError(f"{file}: cannot be read ({exc.strerror})") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise ConfigurationError(f"{file}: is not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigurationError(f"{file}: is not valid TOML ({exc})") from None
+    return settings_from_mapping(data, str(file))

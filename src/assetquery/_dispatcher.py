@@ -1,0 +1,439 @@
+"""The fan-out engine: one party, every institution at once, one report.
+
+For each institution the dispatcher holds a route: the adapter, its own HTTP client and
+pool, a gate (concurrency cap and rate limit) and a retry policy. A lookup asks every route
+concurrently; each answer, failure or silence becomes that institution's result, so one
+institution can never fail the lookup. Ticket-and-poll institutions are polled until the
+lookup's deadline; a ticket still open then is kept in the result for :meth:`refresh`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Self, TypeVar
+from uuid import uuid4
+
+import httpx
+
+from ._config import InstitutionSettings, Settings, load_settings, settings_from_mapping
+from ._errors import (
+    AdapterError,
+    InstitutionFailure,
+    InstitutionTimeout,
+    InstitutionUnreachable,
+    RefusedRequest,
+)
+from ._identifiers import parse_case_number
+from ._logging import get_logger
+from ._models import (
+    NOT_APPLICABLE,
+    Case,
+    ErrorInfo,
+    InstitutionResult,
+    LookupReport,
+    Party,
+    ResultStatus,
+)
+from ._report import build_report
+from ._resilience import Gate, Trace, retrying_for
+from ._time import utc_now
+from ._transport import build_client
+from .adapters import Adapter, InquiryAnswer, InquiryRequest, Institution, load_adapter
+
+if TYPE_CHECKING:
+    from tenacity import AsyncRetrying
+
+    from .sandbox import SandboxConfig
+
+__all__ = ["Dispatcher", "LookupRequest"]
+
+log = get_logger("assetquery.dispatcher")
+
+SANDBOX_BASE_URL = "http://sandbox.assetquery.invalid"
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class LookupRequest:
+    """One item for :meth:`Dispatcher.lookup_many`; ``reference`` comes back on the report."""
+
+    party: Party
+    case: Case
+    reference: str | None = None
+
+
+class _Route:
+    """Everything the dispatcher holds for one institution."""
+
+    __slots__ = ("adapter", "client", "gate", "retrying", "settings")
+
+    def __init__(self, settings: InstitutionSettings, adapter: Adapter) -> None:
+        self.settings = settings
+        self.adapter = adapter
+        self.gate = Gate(settings)
+        self.retrying: AsyncRetrying = retrying_for(settings.retry)
+        self.client: httpx.AsyncClient | None = None
+
+
+class Dispatcher:
+    """Looks parties up at every configured institution. Use as ``async with``.
+
+    ``transports`` maps institution ids to an ``httpx`` transport that replaces the network
+    for them (the in-process sandbox, a ``MockTransport`` in tests).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
+        sandbox: bool = False,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.settings = settings
+        self._transports = dict(transports or {})
+        self._sandbox = sandbox
+        self._clock = clock
+        self._routes = tuple(
+            _Route(inst, load_adapter(inst.adapter)(Institution(inst.id, inst.name, inst.options)))
+            for inst in settings.enabled_institutions
+        )
+        self._stack: AsyncExitStack | None = None
+
+    # --- construction ----------------------------------------------------------------------
+
+    @classmethod
+    def from_config(cls, path: str | os.PathLike[str] | None = None) -> Dispatcher:
+        """From an institutions TOML file; ``None`` reads ``ASSETQUERY_CONFIG``, else sandbox."""
+        path = path or os.environ.get("ASSETQUERY_CONFIG") or None
+        if path is None:
+            return cls.sandbox()
+        return cls(load_settings(Path(path)))
+
+    @classmethod
+    def sandbox(cls, config: SandboxConfig | None = None) -> Dispatcher:
+        """The embedded default: the simulated registries, in process, no network."""
+        from .sandbox import create_app, institutions
+
+        transport = httpx.ASGITransport(app=create_app(config))
+        settings = settings_from_mapping(
+            {"institutions": institutions(SANDBOX_BASE_URL)}, "sandbox configuration"
+        )
+        return cls(
+            settings,
+            transports={inst.id: transport for inst in settings.institutions},
+            sandbox=True,
+        )
+
+    @property
+    def is_sandbox(self) -> bool:
+        return self._sandbox
+
+    @property
+    def institutions(self) -> tuple[InstitutionSettings, ...]:
+        """The institutions every lookup asks, in report order."""
+        return tuple(route.settings for route in self._routes)
+
+    def adapter(self, institution_id: str) -> Adapter:
+        for route in self._routes:
+            if route.settings.id == institution_id:
+                return route.adapter
+        raise KeyError(institution_id)
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Self:
+        if self._stack is not None:
+            raise RuntimeError("this Dispatcher is already open")
+        async with AsyncExitStack() as stack:
+            for route in self._routes:
+                client = build_client(route.settings, self._transports.get(route.settings.id))
+                route.client = await stack.enter_async_context(client)
+            self._stack = stack.pop_all()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        stack, self._stack = self._stack, None
+        if stack is not None:
+            await stack.aclose()
+        for route in self._routes:
+            route.client = None
+
+    # --- lookups ---------------------------------------------------------------------------
+
+    async def lookup(
+        self, party: Party, case: Case, *, reference: str | None = None
+    ) -> LookupReport:
+        """Ask every institution about ``party`` under ``case``; never raises for them."""
+        _authorize(party, case)
+        if self._stack is None:
+            raise RuntimeError("open the Dispatcher first: `async with Dispatcher...() as d:`")
+        lookup_id = uuid4().hex
+        started_at = self._clock()
+        deadline = asyncio.get_running_loop().time() + self.settings.lookup.deadline
+        results = await asyncio.gather(
+            *(
+                self._ask(
+                    route, InquiryRequest(party, case, f"{lookup_id}-{route.settings.id}"), deadline
+                )
+                for route in self._routes
+            )
+        )
+        report = build_report(
+            lookup_id=lookup_id,
+            party=party,
+            case=case,
+            results=results,
+            started_at=started_at,
+            finished_at=self._clock(),
+            reference=reference,
+            sandbox=self._sandbox,
+        )
+        log.info(
+            "lookup finished",
+            lookup_id=lookup_id,
+            case=case.number,
+            party=party.masked,
+            complete=report.complete,
+            assets=len(report.assets),
+        )
+        return report
+
+    async def refresh(self, report: LookupReport) -> LookupReport:
+        """Poll the tickets a report still holds open; other results are kept as they are."""
+        if self._stack is None:
+            raise RuntimeError("open the Dispatcher first: `async with Dispatcher...() as d:`")
+        deadline = asyncio.get_running_loop().time() + self.settings.lookup.deadline
+        routes = {route.settings.id: route for route in self._routes}
+
+        async def refreshed(result: InstitutionResult) -> InstitutionResult:
+            route = routes.get(result.institution)
+            if result.status is not ResultStatus.PENDING or not result.ticket or route is None:
+                return result
+            request = InquiryRequest(
+                report.party, report.case, f"{report.lookup_id}-{route.settings.id}"
+            )
+            return await self._ask(route, request, deadline, ticket=result.ticket)
+
+        results = await asyncio.gather(*(refreshed(r) for r in report.results))
+        return build_report(
+            lookup_id=report.lookup_id,
+            party=report.party,
+            case=report.case,
+            results=results,
+            started_at=report.started_at,
+            finished_at=self._clock(),
+            reference=report.reference,
+            sandbox=report.sandbox,
+        )
+
+    async def lookup_many(
+        self,
+        items: Iterable[LookupRequest | tuple[Party, Case]]
+        | AsyncIterable[LookupRequest | tuple[Party, Case]],
+        *,
+        window: int | None = None,
+    ) -> AsyncIterator[LookupReport]:
+        """Look up many parties, yielding reports as they complete.
+
+        At most ``window`` parties are in flight and ``items`` is consumed lazily, so memory
+        stays flat however many parties go in. Each party's institutions are asked together.
+        """
+        limit = window or self.settings.lookup.window or self._default_window()
+        source = _as_async_iterator(items)
+        running: set[asyncio.Task[LookupReport]] = set()
+        exhausted = False
+        try:
+            while True:
+                while not exhausted and len(running) < limit:
+                    try:
+                        item = await anext(source)
+                    except StopAsyncIteration:
+                        exhausted = True
+                        break
+                    request = item if isinstance(item, LookupRequest) else LookupRequest(*item)
+                    running.add(
+                        asyncio.create_task(
+                            self.lookup(request.party, request.case, reference=request.reference)
+                        )
+                    )
+                if not running:
+                    return
+                done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    yield task.result()
+        finally:
+            for task in running:
+                task.cancel()
+            if running:
+                await asyncio.gather(*running, return_exceptions=True)
+
+    def _default_window(self) -> int:
+        # Enough parties in flight to keep the busiest institution's slots full.
+        caps = [route.settings.concurrency for route in self._routes] or [1]
+        return max(2 * max(caps), 8)
+
+    # --- one institution -------------------------------------------------------------------
+
+    async def _ask(
+        self,
+        route: _Route,
+        request: InquiryRequest,
+        deadline: float,
+        *,
+        ticket: str | None = None,
+    ) -> InstitutionResult:
+        settings = route.settings
+        adapter = route.adapter
+        client = route.client
+        assert client is not None
+        started_at = self._clock()
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        trace = Trace()
+
+        def result(status: ResultStatus, **fields: object) -> InstitutionResult:
+            return InstitutionResult.model_validate(
+                {
+                    "institution": settings.id,
+                    "name": settings.name,
+                    "adapter": adapter.name,
+                    "status": status,
+                    "attempts": trace.attempts,
+                    "latency_seconds": round(loop.time() - started, 6),
+                    "started_at": started_at,
+                    "finished_at": self._clock(),
+                    **fields,
+                }
+            )
+
+        if not adapter.serves(request.party):
+            return result(
+                ResultStatus.SKIPPED,
+                error=ErrorInfo(
+                    code=NOT_APPLICABLE,
+                    message=f"{settings.name} holds no assets of a {request.party.kind.value}",
+                    retryable=False,
+                ),
+            )
+        try:
+            async with asyncio.timeout_at(deadline):
+                if ticket is None:
+                    answer = await self._call(
+                        route, trace, partial(adapter.inquire, client, request)
+                    )
+                else:
+                    answer = InquiryAnswer.pending(ticket)
+                while answer.status is ResultStatus.PENDING:
+                    ticket = answer.ticket
+                    assert ticket is not None
+                    await asyncio.sleep(answer.poll_after or settings.poll_interval)
+                    answer = await self._call(
+                        route, trace, partial(adapter.poll, client, ticket, request)
+                    )
+        except TimeoutError:
+            if ticket is not None:
+                return result(ResultStatus.PENDING, ticket=ticket)
+            seconds = self.settings.lookup.deadline
+            last = f"; last error: {trace.last_error.message}" if trace.last_error else ""
+            return result(
+                ResultStatus.TIMEOUT,
+                error=ErrorInfo(
+                    code="deadline",
+                    message=f"{settings.name} gave no answer within the lookup deadline "
+                    f"({seconds:g} s){last}",
+                    retryable=True,
+                ),
+            )
+        except AdapterError as error:
+            log.debug(
+                "institution failed",
+                institution=settings.id,
+                code=error.code,
+                attempts=trace.attempts,
+            )
+            return result(
+                ResultStatus(error.status),
+                error=ErrorInfo(code=error.code, message=error.message, retryable=error.retryable),
+                ticket=ticket,
+            )
+        return result(answer.status, assets=answer.assets)
+
+    async def _call(
+        self, route: _Route, trace: Trace, call: Callable[[], Awaitable[InquiryAnswer]]
+    ) -> InquiryAnswer:
+        """One adapter call with the route's retries, each attempt gated and timed."""
+        answer: InquiryAnswer = await route.retrying.copy()(self._attempt, route, trace, call)
+        return answer
+
+    async def _attempt(
+        self, route: _Route, trace: Trace, call: Callable[[], Awaitable[InquiryAnswer]]
+    ) -> InquiryAnswer:
+        trace.attempts += 1
+        name = route.settings.name
+        try:
+            async with route.gate, asyncio.timeout(route.settings.timeout):
+                return await call()
+        except AdapterError as error:
+            trace.last_error = error
+            raise
+        except (TimeoutError, httpx.TimeoutException):
+            trace.last_error = InstitutionTimeout(
+                f"{name} did not answer within {route.settings.timeout:g} s", code="timeout"
+            )
+        except httpx.TransportError as exc:
+            # An adapter that sends without ``Adapter.send`` lets these through.
+            trace.last_error = InstitutionUnreachable(
+                f"{name} could not be reached ({type(exc).__name__})", code="connection"
+            )
+        except Exception as exc:
+            log.warning(
+                "adapter raised an unexpected exception",
+                institution=route.settings.id,
+                adapter=route.adapter.name,
+                exception=type(exc).__name__,
+            )
+            trace.last_error = InstitutionFailure(
+                f"the {route.adapter.name} adapter failed on {name}'s answer "
+                f"({type(exc).__name__}); this is a bug in the adapter",
+                code="adapter_error",
+            )
+        raise trace.last_error
+
+
+def _authorize(party: Party, case: Case) -> None:
+    """Purpose binding: nothing leaves the process without a well-formed case and operator."""
+    if not isinstance(party, Party) or not isinstance(case, Case):
+        raise RefusedRequest("a lookup needs a Party and a Case")
+    if not (case.operator or "").strip():
+        raise RefusedRequest("refused: the case names no operator; every inquiry names who asks")
+    try:
+        parse_case_number(case.number)
+    except ValueError as exc:
+        raise RefusedRequest(f"refused: {exc}") from None
+
+
+async def _as_async_iterator(items: Iterable[T] | AsyncIterable[T]) -> AsyncIterator[T]:
+    if isinstance(items, AsyncIterable):
+        async for item in items:
+            yield item
+    else:
+        for item in items:
+            yield item

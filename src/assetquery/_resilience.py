@@ -1,0 +1,112 @@
+"""Protecting institutions and ourselves: retry policy, concurrency caps, rate limits.
+
+Retries use tenacity with positive predicates only: a ``RetryableAdapterError`` is retried,
+anything else (including cancellation) is not. Waits are exponential with jitter, except
+that an institution's own ``Retry-After`` is honoured as given.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from types import TracebackType
+from typing import TypeVar
+
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential,
+    wait_random,
+)
+
+from ._config import InstitutionSettings, RetrySettings
+from ._errors import AdapterError, RetryableAdapterError
+
+__all__ = ["Gate", "RateLimiter", "Trace", "retrying_for"]
+
+T = TypeVar("T")
+
+
+class Trace:
+    """What happened across the attempts of one call: how many, and the last error."""
+
+    __slots__ = ("attempts", "last_error")
+
+    def __init__(self) -> None:
+        self.attempts = 0
+        self.last_error: AdapterError | None = None
+
+
+class _WaitRetryAfter:
+    """Use the institution's ``Retry-After`` when it gave one, else exponential backoff."""
+
+    def __init__(self, settings: RetrySettings) -> None:
+        # initial, 2×initial, 4×initial … up to max, plus up to ``jitter`` seconds at random
+        self._backoff = wait_exponential(multiplier=settings.initial, max=settings.max) + (
+            wait_random(0, settings.jitter)
+        )
+
+    def __call__(self, state: RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome is not None else None
+        if isinstance(error, RetryableAdapterError) and error.retry_after is not None:
+            return error.retry_after
+        return self._backoff(state)
+
+
+def retrying_for(
+    settings: RetrySettings, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+) -> AsyncRetrying:
+    """A tenacity policy for one institution; ``.copy()`` it for each call (it holds state)."""
+    return AsyncRetrying(
+        stop=stop_after_attempt(settings.attempts),
+        wait=_WaitRetryAfter(settings),
+        retry=retry_if_exception_type(RetryableAdapterError),
+        sleep=sleep,
+        reraise=True,
+    )
+
+
+class RateLimiter:
+    """At most ``rate`` acquisitions per second, evenly spaced: no initial burst.
+
+    Each caller reserves the next free slot and sleeps until it; the reservation happens
+    before the sleep, so concurrent callers queue in order without a lock.
+    """
+
+    def __init__(self, rate: float) -> None:
+        self._interval = 1.0 / rate
+        self._next_slot = 0.0
+
+    async def acquire(self) -> None:
+        now = asyncio.get_running_loop().time()
+        slot = max(now, self._next_slot)
+        self._next_slot = slot + self._interval
+        if slot > now:
+            await asyncio.sleep(slot - now)
+
+
+class Gate:
+    """The door to one institution: a cap on requests in flight and an optional rate limit."""
+
+    def __init__(self, settings: InstitutionSettings) -> None:
+        self._slots = asyncio.Semaphore(settings.concurrency)
+        self._limiter = RateLimiter(settings.rate_limit) if settings.rate_limit else None
+
+    async def __aenter__(self) -> None:
+        await self._slots.acquire()
+        if self._limiter is not None:
+            try:
+                await self._limiter.acquire()
+            except BaseException:
+                self._slots.release()
+                raise
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._slots.release()
