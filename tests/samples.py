@@ -70,8 +70,13 @@ def fund_json(id_number: str, *, code: str = "0000") -> dict[str, Any]:
             "gjjzxmc": "兰州住房公积金管理中心",
             "khrq": "2015-06-01",
             "djxx": [
-                {"djjg": "兰州市西固区人民法院", "ah": "（2025）甘0104执9号",
-                 "djje": 1_000_000, "qsrq": "2025-03-01", "jsrq": "2028-02-28"}
+                {
+                    "djjg": "兰州市西固区人民法院",
+                    "ah": "（2025）甘0104执9号",
+                    "djje": 1_000_000,
+                    "qsrq": "2025-03-01",
+                    "jsrq": "2028-02-28",
+                }
             ],
         }
     ]
@@ -99,9 +104,14 @@ def bank_json(*, accounts: int = 1) -> dict[str, Any]:
                 "availableBalance": "15000.00",
                 "status": "NORMAL",
                 "holds": [
-                    {"type": "FREEZE", "authority": "兰州市西固区人民法院",
-                     "caseNo": "（2025）甘0104执9号", "amount": "5000.00",
-                     "from": "2025-03-01", "to": "2026-02-28"}
+                    {
+                        "type": "FREEZE",
+                        "authority": "兰州市西固区人民法院",
+                        "caseNo": "（2025）甘0104执9号",
+                        "amount": "5000.00",
+                        "from": "2025-03-01",
+                        "to": "2026-02-28",
+                    }
                 ],
             }
             for n in range(accounts)

@@ -20,7 +20,7 @@ from assetquery._batch_input import (
 )
 
 HEADER_CN = "姓名,证件号码,案号,执行标的,承办人\n"
-GOOD = "张三,110105199003071239,（2024）甘0191执1234号,\"150,000.00元\",李承办\n"
+GOOD = '张三,110105199003071239,（2024）甘0191执1234号,"150,000.00元",李承办\n'
 ORG = "兰州示例商贸有限公司,911100007109288314,(2024)甘0191執77號,,\n"
 BAD_DIGIT = "李四,110105199003071238,（2024）甘0191执1235号,100,李承办\n"
 
@@ -46,14 +46,20 @@ def test_csv_in_every_encoding_excel_writes(tmp_path: Path, encoding: str) -> No
 def test_rejections_name_line_field_and_reason(tmp_path: Path) -> None:
     path = tmp_path / "parties.csv"
     path.write_text(
-        HEADER_CN + GOOD + BAD_DIGIT + ",,,,\n" + "王五,110105199003071239,民初12号,1,李\n"
-        + "赵六,110105199003071239,（2024）甘0191执9号,lots,李\n" + ",,,,\n,,,,\n",
+        HEADER_CN
+        + GOOD
+        + BAD_DIGIT
+        + ",,,,\n"
+        + "王五,110105199003071239,民初12号,1,李\n"
+        + "赵六,110105199003071239,（2024）甘0191执9号,lots,李\n"
+        + ",,,,\n,,,,\n",
         encoding="gbk",
     )
     rows = parsed(path)
     assert isinstance(rows[0], LookupRequest)
-    assert rows[1] == Rejection(3, "id_number", "check digit is 8 but the number requires 9; "
-                                                "mistyped?")
+    assert rows[1] == Rejection(
+        3, "id_number", "check digit is 8 but the number requires 9; mistyped?"
+    )
     assert rows[2] == Rejection(4, "row", "the row is blank")
     assert isinstance(rows[3], Rejection) and rows[3].field == "case.number"
     assert "is not a case number" in rows[3].reason
@@ -63,8 +69,10 @@ def test_rejections_name_line_field_and_reason(tmp_path: Path) -> None:
 
 def test_missing_operator_says_where_to_give_one(tmp_path: Path) -> None:
     path = tmp_path / "parties.csv"
-    path.write_text("name,id_number,case_number\n张三,110105199003071239,（2024）甘0191执1号\n",
-                    encoding="utf-8")
+    path.write_text(
+        "name,id_number,case_number\n张三,110105199003071239,（2024）甘0191执1号\n",
+        encoding="utf-8",
+    )
     (row,) = parsed(path)
     assert isinstance(row, Rejection) and row.field == "operator"
     assert "--operator" in row.reason and "ASSETQUERY_OPERATOR" in row.reason
@@ -78,7 +86,7 @@ def test_missing_columns_fail_the_file_before_anything_runs(tmp_path: Path) -> N
 
 
 def test_unknown_type_and_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(BatchInputError, match="use .csv, .xlsx or .jsonl"):
+    with pytest.raises(BatchInputError, match=r"use \.csv, \.xlsx or \.jsonl"):
         list(read_rows(tmp_path / "parties.doc"))
     with pytest.raises(BatchInputError, match="no such file"):
         list(read_rows(tmp_path / "parties.csv"))
@@ -86,8 +94,10 @@ def test_unknown_type_and_missing_file(tmp_path: Path) -> None:
 
 def test_tab_separated(tmp_path: Path) -> None:
     path = tmp_path / "parties.tsv"
-    path.write_text(HEADER_CN.replace(",", "\t") + GOOD.replace(",", "\t").replace('"150\t000.00元"', "1")
-                    , encoding="utf-8")
+    path.write_text(
+        HEADER_CN.replace(",", "\t") + GOOD.replace(",", "\t").replace('"150\t000.00元"', "1"),
+        encoding="utf-8",
+    )
     (row,) = parsed(path)
     assert isinstance(row, LookupRequest)
 
@@ -115,12 +125,26 @@ def test_xlsx_including_an_id_typed_as_a_number(tmp_path: Path) -> None:
 def test_jsonl_with_broken_lines(tmp_path: Path) -> None:
     path = tmp_path / "parties.jsonl"
     lines = [
-        json.dumps({"name": "张三", "id_number": "110105199003071239",
-                    "case_number": "（2024）甘0191执1234号", "operator": "李", "claim_amount": 12}),
+        json.dumps(
+            {
+                "name": "张三",
+                "id_number": "110105199003071239",
+                "case_number": "（2024）甘0191执1234号",
+                "operator": "李",
+                "claim_amount": 12,
+            }
+        ),
         "{not json",
         "[1, 2]",
-        json.dumps({"姓名": "兰州示例商贸有限公司", "统一社会信用代码": "911100007109288314",
-                    "案号": "（2024）甘0191执77号", "承办人": "李"}, ensure_ascii=False),
+        json.dumps(
+            {
+                "姓名": "兰州示例商贸有限公司",
+                "统一社会信用代码": "911100007109288314",
+                "案号": "（2024）甘0191执77号",
+                "承办人": "李",
+            },
+            ensure_ascii=False,
+        ),
     ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     rows = parsed(path)
@@ -133,19 +157,25 @@ def test_jsonl_with_broken_lines(tmp_path: Path) -> None:
 
 def test_a_file_that_changes_encoding_midway_is_named(tmp_path: Path) -> None:
     path = tmp_path / "parties.csv"
-    filler = "".join(f"张三,110105199003071239,（2024）甘0191执{n}号,1,李\n" for n in range(1, 3000))
+    filler = "".join(
+        f"张三,110105199003071239,（2024）甘0191执{n}号,1,李\n" for n in range(1, 3000)
+    )
     path.write_bytes(HEADER_CN.encode() + filler.encode() + "王五".encode("gbk") + b",x,y,1,z\n")
     with pytest.raises(BatchInputError, match="mixes encodings"):
         list(read_rows(path))
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     body=st.binary(max_size=400)
     | st.text(max_size=300).map(lambda t: (HEADER_CN + t).encode("utf-8", "replace")),
     suffix=st.sampled_from([".csv", ".jsonl"]),
 )
-def test_any_bytes_give_rows_or_a_documented_error(tmp_path: Path, body: bytes, suffix: str) -> None:
+def test_any_bytes_give_rows_or_a_documented_error(
+    tmp_path: Path, body: bytes, suffix: str
+) -> None:
     path = tmp_path / f"fuzz{suffix}"
     path.write_bytes(body)
     try:

@@ -91,7 +91,7 @@ def test_errors_name_the_key(tmp_path: Path, change: tuple[str, str], expected: 
 
 
 def test_duplicate_ids(tmp_path: Path) -> None:
-    text = VALID + VALID[VALID.index("[[institutions]]"):]
+    text = VALID + VALID[VALID.index("[[institutions]]") :]
     with pytest.raises(ConfigurationError, match="'icbc-gs' is used twice"):
         load_settings(write(tmp_path, text))
 

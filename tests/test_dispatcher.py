@@ -7,6 +7,7 @@ instantly while the code under test sees the time go by.
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -29,8 +30,9 @@ def router() -> Iterator[respx.MockRouter]:
 
 def answer_all(router: respx.MockRouter, person: Party) -> None:
     router.post(REGISTRY_PATH).respond(
-        200, content=samples.registry_xml(person.id_number), headers={"content-type":
-                                                                       "application/xml"}
+        200,
+        content=samples.registry_xml(person.id_number),
+        headers={"content-type": "application/xml"},
     )
     router.post(FUND_PATH).respond(200, json=samples.fund_json(person.id_number))
     router.post(BANK_PATH).respond(200, json=samples.bank_json())
@@ -113,9 +115,7 @@ async def test_4xx_is_not_retried(
 
 
 @pytest.mark.looptime
-async def test_retry_after_is_honoured(
-    router: respx.MockRouter, person: Party, case: Case
-) -> None:
+async def test_retry_after_is_honoured(router: respx.MockRouter, person: Party, case: Case) -> None:
     answer_all(router, person)
     seen: list[float] = []
 
@@ -292,7 +292,7 @@ async def test_rate_limit_spaces_requests_without_a_burst(
         async for _ in dispatcher.lookup_many([(person, case)] * 5):
             pass
 
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     assert len(times) == 5
     assert all(gap == pytest.approx(0.5, abs=0.01) for gap in gaps)
 
@@ -364,8 +364,13 @@ async def test_an_adapter_bug_is_contained(
 async def test_a_lookup_without_an_operator_is_refused_before_any_request(
     router: respx.MockRouter, person: Party
 ) -> None:
-    unchecked = Case.model_construct(number="（2024）甘0191执1234号", operator="", court=None,
-                                     claim=None, enforcement_document=None)
+    unchecked = Case.model_construct(
+        number="（2024）甘0191执1234号",
+        operator="",
+        court=None,
+        claim=None,
+        enforcement_document=None,
+    )
     async with Dispatcher(samples.settings()) as dispatcher:
         with pytest.raises(RefusedRequest, match="names no operator"):
             await dispatcher.lookup(person, unchecked)

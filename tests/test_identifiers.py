@@ -46,9 +46,7 @@ class TestResidentId:
             ("62017119900101123", "KeyError"),
         ],
     )
-    def test_real_ids_that_stdnum_validate_refuses_are_accepted(
-        self, body: str, why: str
-    ) -> None:
+    def test_real_ids_that_stdnum_validate_refuses_are_accepted(self, body: str, why: str) -> None:
         number = resident_id(body)
         with pytest.raises(Exception) as refused:
             ric.validate(number)
@@ -78,7 +76,12 @@ class TestResidentId:
         assert reason in bad.value.reason
         assert str(bad.value).startswith("id_number: ")
 
-    @given(st.from_regex(r"[1-6][0-9]{5}(19[5-9][0-9]|200[0-9])(0[1-9]|1[0-2])(0[1-9]|1[0-9]|2[0-8])[0-9]{3}", fullmatch=True))
+    @given(
+        st.from_regex(
+            r"[1-6][0-9]{5}(19[5-9][0-9]|200[0-9])(0[1-9]|1[0-2])(0[1-9]|1[0-9]|2[0-8])[0-9]{3}",
+            fullmatch=True,
+        )
+    )
     def test_every_correct_check_digit_passes_and_every_other_fails(self, body: str) -> None:
         good = resident_id(body)
         assert validate_resident_id(good) == good
@@ -125,9 +128,7 @@ class TestCaseNumber:
             "〔2024〕甘0191执1234号",
         ],
     )
-    def test_brackets_and_traditional_forms_parse_to_one_canonical_number(
-        self, text: str
-    ) -> None:
+    def test_brackets_and_traditional_forms_parse_to_one_canonical_number(self, text: str) -> None:
         parsed = parse_case_number(text)
         assert (parsed.year, parsed.court_code, parsed.case_type, parsed.sequence) == (
             2024,

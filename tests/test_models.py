@@ -124,7 +124,9 @@ class TestAssetRecord:
         assert record.share == Fraction(1, 3)
         assert record.model_dump(mode="json")["share"] == "1/3"
 
-    @pytest.mark.parametrize(("given", "expected"), [("50%", Fraction(1, 2)), ("0.25", Fraction(1, 4))])
+    @pytest.mark.parametrize(
+        ("given", "expected"), [("50%", Fraction(1, 2)), ("0.25", Fraction(1, 4))]
+    )
     def test_share_spellings(self, given: str, expected: Fraction) -> None:
         assert _record(share=given).share == expected
 

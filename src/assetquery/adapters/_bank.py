@@ -122,7 +122,7 @@ class BankAdapter(Adapter):
         )
 
     def _account(self, account: JsonFields, provenance: Provenance) -> AssetRecord:
-        currency = account.opt_text("currency") or "CNY"
+        currency = account.currency("currency")
         balance = account.money("balance", currency)
         holds = [(hold, _hold_kind(hold)) for hold in account.items("holds", optional=True)]
         encumbrances = tuple(
@@ -134,7 +134,7 @@ class BankAdapter(Adapter):
                 start=hold.opt_day("from"),
                 end=hold.opt_day("to"),
                 waiting=waiting,
-                position=hold.opt_integer("queue") if waiting else None,
+                position=hold.opt_position("queue") if waiting else None,
             )
             for hold, waiting in holds
         )
@@ -176,9 +176,12 @@ def _hold_kind(hold: JsonFields) -> bool:
 
 
 def _free_after(balance: Money, encumbrances: tuple[Encumbrance, ...]) -> Money:
-    """What the bank did not say: the balance less every freeze in force, never below 0."""
-    held = sum(
-        (e.amount.amount for e in encumbrances if e.amount is not None and not e.waiting),
-        Decimal(0),
-    )
+    """What the bank did not say: the balance less every freeze in force, never below 0.
+
+    A freeze in force without an amount blocks the whole account, so nothing is free.
+    """
+    in_force = [e for e in encumbrances if not e.waiting]
+    if any(e.amount is None for e in in_force):
+        return Money(0, balance.currency)
+    held = sum((e.amount.amount for e in in_force if e.amount is not None), Decimal(0))
     return Money(max(balance.amount - held, Decimal(0)), balance.currency)

@@ -27,6 +27,7 @@ from .._errors import (
     InstitutionTimeout,
     InstitutionUnavailable,
     InstitutionUnreachable,
+    MalformedResponse,
 )
 from .._models import AssetRecord, Case, Party, PartyKind, ResultStatus
 
@@ -165,6 +166,12 @@ class Adapter(abc.ABC):
             raise InstitutionUnreachable(
                 f"{self.institution.name} could not be reached ({type(exc).__name__})",
                 code="connection",
+            ) from exc
+        except httpx.DecodingError as exc:
+            raise MalformedResponse(
+                f"{self.institution.name} sent a body that cannot be decoded "
+                f"({type(exc).__name__})",
+                code="malformed_encoding",
             ) from exc
         check_status(response, self.institution.name)
         return response

@@ -133,7 +133,7 @@ class HousingFundAdapter(Adapter):
                     amount=hold.opt_fen("djje"),
                     start=hold.opt_day("qsrq"),
                     end=hold.opt_day("jsrq"),
-                    waiting=(position := hold.opt_integer("lhsx")) is not None,
+                    waiting=(position := hold.opt_position("lhsx")) is not None,
                     position=position,
                 )
                 for hold in account.items("djxx", optional=True)

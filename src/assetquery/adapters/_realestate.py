@@ -44,7 +44,7 @@ from .._errors import (
     InvalidInput,
     MalformedResponse,
 )
-from .._identifiers import validate_unit_number
+from .._identifiers import compact, validate_unit_number
 from .._models import (
     AssetKind,
     AssetRecord,
@@ -121,9 +121,10 @@ class RealEstateRegistryAdapter(Adapter):
     ) -> AssetRecord:
         try:
             unit_number = validate_unit_number(unit.text("Bdcdyh"))
-        except InvalidInput as exc:
+        except InvalidInput:
             raise MalformedResponse(
-                f"field {unit.path}/Bdcdyh {exc.reason}", code="unexpected_shape"
+                f"field {unit.path}/Bdcdyh is not a 28-character GB/T 37346 unit number",
+                code="unexpected_shape",
             ) from None
         owners = [
             Owner(name=q.text("Mc"), id_number=q.opt_text("Zjh"), share=_share(q))
@@ -132,9 +133,18 @@ class RealEstateRegistryAdapter(Adapter):
         if not owners:
             raise MalformedResponse(f"field {unit.path}/Qlr is missing", code="unexpected_shape")
         party_id = request.party.id_number
-        owner = next((o for o in owners if o.id_number == party_id), owners[0])
-        tenure = unit.opt_text("Gyfs") or _SOLE
-        share = Fraction(1) if tenure == _SOLE else None if tenure == _JOINT else owner.share
+        owner = next((o for o in owners if o.id_number and compact(o.id_number) == party_id), None)
+        tenure = unit.opt_text("Gyfs")
+        if owner is None:
+            # The party is not among the listed owners (a registry keyed by an old ID, say):
+            # report the unit, but claim no share rather than someone else's.
+            owner, share = owners[0], None
+        elif tenure == _JOINT:
+            share = None
+        elif tenure == _SOLE or (tenure is None and len(owners) == 1):
+            share = Fraction(1)
+        else:
+            share = owner.share
         details = {
             "certificate_number": unit.opt_text("Bdcqzh"),
             "location": unit.opt_text("Zl"),
@@ -219,7 +229,7 @@ def _encumbrances(unit: XmlFields) -> list[Encumbrance]:
                 start=seal.opt_day("Qssj"),
                 end=seal.opt_day("Jssj"),
                 waiting=waiting,
-                position=seal.opt_integer("Lhsx") if waiting else None,
+                position=seal.opt_position("Lhsx") if waiting else None,
             )
         )
     return found

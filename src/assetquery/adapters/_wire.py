@@ -165,6 +165,20 @@ class JsonFields:
     def opt_integer(self, key: str) -> int | None:
         return None if self._data.get(key) is None else self.integer(key)
 
+    def opt_position(self, key: str) -> int | None:
+        """A waiting-line position: a whole number of 1 or more."""
+        value = self.opt_integer(key)
+        if value is not None and value < 1:
+            raise _shape_error(f"{self.path}.{key}", "a position of 1 or more")
+        return value
+
+    def currency(self, key: str, default: str = "CNY") -> str:
+        """An ISO 4217 currency code; absent means ``default``."""
+        code = (self.opt_text(key) or default).upper()
+        if not (len(code) == 3 and code.isascii() and code.isalpha()):
+            raise _shape_error(f"{self.path}.{key}", "an ISO 4217 currency code")
+        return code
+
     def child(self, key: str) -> JsonFields:
         return JsonFields(self._data.get(key), f"{self.path}.{key}")
 
@@ -273,3 +287,10 @@ class XmlFields:
         if not value.isdigit():
             raise _shape_error(f"{self.path}/{tag}", "a whole number")
         return int(value)
+
+    def opt_position(self, tag: str) -> int | None:
+        """A waiting-line position: a whole number of 1 or more."""
+        value = self.opt_integer(tag)
+        if value is not None and value < 1:
+            raise _shape_error(f"{self.path}/{tag}", "a position of 1 or more")
+        return value
