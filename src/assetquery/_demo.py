@@ -15,7 +15,6 @@ from .sandbox import SandboxParty, dataset
 __all__ = ["DEMO_OPERATOR", "demo_parties", "write_demo_input"]
 
 DEMO_OPERATOR = "演示承办人"
-DEMO_COURT = "兰州市城关区人民法院"
 
 _SHOWCASE_TAGS = (
     "all_kinds",
@@ -64,7 +63,7 @@ def write_demo_input(path: Path, size: int = 40) -> int:
                     party.id_number,
                     party.case_number,
                     party.claim,
-                    DEMO_COURT,
+                    party.court,
                     DEMO_OPERATOR,
                 ]
             )

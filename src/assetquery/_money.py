@@ -23,10 +23,18 @@ class Money(BaseModel):
     amount: Decimal
     currency: str = "CNY"
 
-    def __init__(self, amount: Decimal | int | str, currency: str = "CNY", /, **data: Any):
-        # Positional use reads naturally (``Money("12.30")``); keyword use is what pydantic does.
-        data.setdefault("amount", amount)
-        data.setdefault("currency", currency)
+    def __init__(
+        self,
+        amount: Decimal | int | str | None = None,
+        currency: str | None = None,
+        /,
+        **data: Any,
+    ) -> None:
+        # Positional use reads naturally (``Money("12.30")``); pydantic passes keywords.
+        if amount is not None:
+            data["amount"] = amount
+        if currency is not None:
+            data["currency"] = currency
         super().__init__(**data)
 
     @field_validator("amount", mode="before")

@@ -1,0 +1,130 @@
+"""The sandbox's knobs: how fast, how flaky and how strict each simulated institution is."""
+
+from __future__ import annotations
+
+from typing import Annotated, Self
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ._institutions import INSTITUTIONS
+
+__all__ = ["InstitutionProfile", "SandboxConfig"]
+
+_IDS = tuple(institution.id for institution in INSTITUTIONS)
+
+#: a probability per request
+_Rate = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class InstitutionProfile(BaseModel):
+    """How one simulated institution behaves. Every fault rate is a probability per request.
+
+    ``latency`` and ``jitter`` delay every answer by ``latency + jitter * U(0, 1)`` seconds.
+    Faults, at most one per request, in this order of precedence:
+
+    * ``busy_rate``: HTTP 503 with ``Retry-After: 1``. The registry and the fund centre have
+      their own busy code (9001, in an HTTP 200 answer); ``busy_code_share`` is the share of
+      their busy answers given that way instead.
+    * ``throttle_rate``: HTTP 429 with ``Retry-After: 2``.
+    * ``error_rate``: HTTP 500.
+    * ``timeout_rate``: hang for ``hang_seconds`` before answering normally.
+    * ``malformed_rate``: HTTP 200 with a truncated body or an unrelated page.
+
+    ``feedback_delay`` and ``poll_after_seconds`` apply to an institution that answers with a
+    ticket (``bank-west``): seconds until the answer is ready, and the wait it advises.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    latency: float = Field(default=0.0, ge=0.0)
+    jitter: float = Field(default=0.0, ge=0.0)
+    busy_rate: _Rate = 0.0
+    throttle_rate: _Rate = 0.0
+    error_rate: _Rate = 0.0
+    timeout_rate: _Rate = 0.0
+    malformed_rate: _Rate = 0.0
+    hang_seconds: float = Field(default=30.0, ge=0.0)
+    busy_code_share: _Rate = 0.0
+    feedback_delay: float = Field(default=0.5, ge=0.0)
+    poll_after_seconds: int = Field(default=1, ge=0)
+
+    @model_validator(mode="after")
+    def _rates_fit(self) -> Self:
+        if self.fault_rate > 1.0 + 1e-9:  # a sum of decimal fractions may overshoot 1 a little
+            raise ValueError(
+                f"the fault rates add up to {self.fault_rate:g}; at most 1 is possible"
+            )
+        return self
+
+    @property
+    def fault_rate(self) -> float:
+        """The probability that a request meets some fault."""
+        return (
+            self.busy_rate
+            + self.throttle_rate
+            + self.error_rate
+            + self.timeout_rate
+            + self.malformed_rate
+        )
+
+
+def _default_profiles() -> dict[str, InstitutionProfile]:
+    return {institution_id: InstitutionProfile() for institution_id in _IDS}
+
+
+class SandboxConfig(BaseModel):
+    """Everything the sandbox app can be told. The defaults give a fast, reliable sandbox.
+
+    ``seed`` chooses the fictional data and the fault draws; ``profiles`` holds one
+    :class:`InstitutionProfile` per institution id (missing ones get the defaults);
+    ``require_token``, when set, refuses requests without ``Authorization: Bearer <token>``.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    seed: int = 7
+    profiles: dict[str, InstitutionProfile] = Field(default_factory=_default_profiles)
+    require_token: str | None = Field(default=None, min_length=1)
+
+    @field_validator("profiles")
+    @classmethod
+    def _every_institution(
+        cls, profiles: dict[str, InstitutionProfile]
+    ) -> dict[str, InstitutionProfile]:
+        unknown = sorted(set(profiles) - set(_IDS))
+        if unknown:
+            raise ValueError(
+                f"no sandbox institution {', '.join(unknown)}; the institutions are "
+                f"{', '.join(_IDS)}"
+            )
+        return {i: profiles.get(i, InstitutionProfile()) for i in _IDS}
+
+    @classmethod
+    def uniform(
+        cls, *, seed: int = 7, require_token: str | None = None, **knobs: float
+    ) -> SandboxConfig:
+        """The same profile for every institution: ``SandboxConfig.uniform(busy_rate=0.1)``."""
+        profile = InstitutionProfile.model_validate(knobs)
+        return cls(
+            seed=seed,
+            profiles=dict.fromkeys(_IDS, profile),
+            require_token=require_token,
+        )
+
+    def with_profile(self, institution_id: str, **knobs: float) -> SandboxConfig:
+        """A copy with some knobs of one institution changed, the others kept."""
+        changed = InstitutionProfile.model_validate(
+            {**self.profile(institution_id).model_dump(), **knobs}
+        )
+        return type(self).model_validate(
+            {**self.model_dump(), "profiles": {**self.profiles, institution_id: changed}}
+        )
+
+    def profile(self, institution_id: str) -> InstitutionProfile:
+        """The profile of one institution; a :class:`KeyError` names the known ids."""
+        try:
+            return self.profiles[institution_id]
+        except KeyError:
+            raise KeyError(
+                f"no sandbox institution {institution_id!r}; the institutions are {', '.join(_IDS)}"
+            ) from None

@@ -1,0 +1,101 @@
+"""Deciding what goes wrong with a request: delay and fault, reproducibly.
+
+A decision depends only on the seed, the institution, the request's own id and how many times
+this app has seen that id, so the same run of requests meets the same faults whatever order
+concurrent requests arrive in, and a retry (the same id again) gets a fresh draw.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import OrderedDict
+from dataclasses import dataclass
+from enum import StrEnum
+
+from ._config import InstitutionProfile
+
+__all__ = ["Decision", "Fault", "FaultPlan"]
+
+#: Request ids remembered per institution. Retries come soon after the first attempt, so the
+#: most recent ids suffice; a forgotten id starts counting again.
+REMEMBERED_IDS = 50_000
+
+
+class Fault(StrEnum):
+    BUSY = "busy"
+    THROTTLE = "throttle"
+    ERROR = "error"
+    TIMEOUT = "timeout"
+    MALFORMED = "malformed"
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What happens to one request.
+
+    ``delay`` is the wait before answering (for a timeout, the hang included);
+    ``busy_code`` says a busy answer is given in the institution's own envelope where it has
+    one; ``truncate`` says a malformed body is the real one cut short, else an unrelated page.
+    """
+
+    fault: Fault | None = None
+    delay: float = 0.0
+    busy_code: bool = False
+    truncate: bool = False
+
+
+class FaultPlan:
+    """The fault decisions of one institution in one app."""
+
+    def __init__(self, seed: int, institution_id: str, profile: InstitutionProfile) -> None:
+        self._prefix = f"{seed}:{institution_id}:"
+        self._profile = profile
+        self._thresholds = _cumulative(profile)
+        # Without random knobs every decision is the same: skip the draws and the bookkeeping.
+        self._fixed = (
+            Decision(delay=profile.latency)
+            if profile.fault_rate == 0 and profile.jitter == 0
+            else None
+        )
+        self._seen: OrderedDict[str, int] = OrderedDict()
+
+    def decide(self, request_id: str) -> Decision:
+        if self._fixed is not None:
+            return self._fixed
+        rng = random.Random(f"{self._prefix}{request_id}:{self._count(request_id)}")
+        profile = self._profile
+        draw, jitter, detail = rng.random(), rng.random(), rng.random()
+        delay = profile.latency + profile.jitter * jitter
+        fault = next((f for f, limit in self._thresholds if draw < limit), None)
+        if fault is Fault.TIMEOUT:
+            delay += profile.hang_seconds
+        return Decision(
+            fault=fault,
+            delay=delay,
+            busy_code=fault is Fault.BUSY and detail < profile.busy_code_share,
+            truncate=fault is Fault.MALFORMED and detail < 0.5,
+        )
+
+    def _count(self, request_id: str) -> int:
+        """How many times this id was seen before; remembers the most recent ids only."""
+        seen = self._seen
+        count = seen.pop(request_id, 0)
+        seen[request_id] = count + 1
+        if len(seen) > REMEMBERED_IDS:
+            seen.popitem(last=False)
+        return count
+
+
+def _cumulative(profile: InstitutionProfile) -> list[tuple[Fault, float]]:
+    rates = (
+        (Fault.BUSY, profile.busy_rate),
+        (Fault.THROTTLE, profile.throttle_rate),
+        (Fault.ERROR, profile.error_rate),
+        (Fault.TIMEOUT, profile.timeout_rate),
+        (Fault.MALFORMED, profile.malformed_rate),
+    )
+    thresholds, total = [], 0.0
+    for fault, rate in rates:
+        total += rate
+        thresholds.append((fault, total))
+    return thresholds

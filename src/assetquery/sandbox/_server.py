@@ -1,0 +1,94 @@
+"""Serving the sandbox over real HTTP with uvicorn (the ``sandbox`` extra)."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .._errors import ConfigurationError
+from ._app import create_app
+from ._config import SandboxConfig
+from ._institutions import institutions_toml
+
+if TYPE_CHECKING:
+    import uvicorn
+    from starlette.applications import Starlette
+
+__all__ = ["MissingUvicorn", "serve"]
+
+
+class MissingUvicorn(ConfigurationError, ImportError):
+    """uvicorn (the ``sandbox`` extra) is not installed: an install problem, said plainly."""
+
+
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    config: SandboxConfig | None = None,
+    write_config: Path | None = None,
+) -> None:
+    """Serve the simulated institutions on ``host:port`` until interrupted.
+
+    ``port=0`` picks a free port. Once the server listens, ``write_config`` (when given)
+    receives the institutions TOML pointing at it, and one line
+    ``assetquery sandbox listening on http://host:port`` goes to stdout; a script can wait
+    for either.
+    """
+    sock = _bind(host, port)
+    try:
+        url = f"http://{_url_host(host)}:{sock.getsockname()[1]}"
+
+        def ready() -> None:
+            if write_config is not None:
+                _write_whole(Path(write_config), institutions_toml(url))
+            print(f"assetquery sandbox listening on {url}", flush=True)
+
+        _server(create_app(config), on_ready=ready).run(sockets=[sock])
+    finally:
+        sock.close()
+
+
+def _server(app: Starlette, *, on_ready: Callable[[], None]) -> uvicorn.Server:
+    """A uvicorn server for ``app`` that calls ``on_ready`` once it listens."""
+    try:
+        import uvicorn
+    except ImportError as exc:
+        raise MissingUvicorn(
+            "serving the sandbox over HTTP needs uvicorn; install it with "
+            "pip install 'assetquery[sandbox]'",
+            name="uvicorn",
+        ) from exc
+
+    class Announcing(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets=sockets)
+            if self.started:
+                on_ready()
+
+    # Warnings only: a sandbox serving a batch would otherwise log every request.
+    return Announcing(uvicorn.Config(app, log_level="warning", access_log=False))
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def _write_whole(path: Path, text: str) -> None:
+    """Write so that a reader waiting for the file never sees half of it."""
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, path)
