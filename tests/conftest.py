@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 from stdnum.cn import ric, uscc
 
@@ -36,3 +41,49 @@ def case() -> Case:
         operator="李承办",
         claim="150000.00",
     )
+
+
+class SandboxServer:
+    """``assetquery sandbox serve`` in a child process, on a free loopback port."""
+
+    def __init__(self, config: Path, process: subprocess.Popen[str]) -> None:
+        self.config = config
+        self.process = process
+
+    @classmethod
+    def start(cls, directory: Path, *options: str) -> SandboxServer:
+        config = directory / "sandbox.toml"
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "assetquery",
+                "sandbox",
+                "serve",
+                "--port",
+                "0",
+                "--write-config",
+                str(config),
+                *options,
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert process.stdout is not None
+        # The server prints its "listening" line only once the config file is complete.
+        line = process.stdout.readline()
+        if "listening on" not in line:
+            process.kill()
+            raise RuntimeError(f"sandbox server did not start: {line!r}")
+        return cls(config, process)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def sandbox_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxServer]:
+    server = SandboxServer.start(tmp_path_factory.mktemp("sandbox"))
+    yield server
+    server.stop()

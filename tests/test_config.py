@@ -101,9 +101,3 @@ def test_not_toml_and_missing_file(tmp_path: Path) -> None:
         load_settings(write(tmp_path, "[[institutions]\nid="))
     with pytest.raises(ConfigurationError, match="cannot be read"):
         load_settings(tmp_path / "missing.toml")
-
-
-def test_example_configuration_is_valid() -> None:
-    example = Path(__file__).parent.parent / "examples" / "institutions.toml"
-    settings = load_settings(example)
-    assert {i.adapter for i in settings.institutions} == {"realestate", "housing_fund", "bank"}

@@ -48,7 +48,9 @@ class BatchSummary:
 
     @property
     def exit_code(self) -> int:
-        """0: all done; 1: some rows rejected (the rest done), per the CLI's contract."""
+        """0 all done; 1 some rows rejected, the rest done; 130 stopped early (as after Ctrl-C)."""
+        if self.interrupted:
+            return 130
         return 1 if self.rejected else 0
 
 
@@ -121,12 +123,14 @@ async def run_batch(
     defaults: RowDefaults | None = None,
     on_progress: Callable[[int], None] | None = None,
     stop: asyncio.Event | None = None,
+    window: int | None = None,
 ) -> BatchSummary:
     """Look up every valid row of ``source``, appending reports to ``output``.
 
     ``on_progress`` is called with the number of rows handled so far. Setting ``stop``
     stops taking new rows; lookups in flight are finished and written, and the summary
-    says ``interrupted``.
+    says ``interrupted``. ``window`` bounds the parties in flight (default: the
+    dispatcher's).
     """
     if output.exists() and output.stat().st_size > 0 and not resume:
         raise BatchInputError(
@@ -178,7 +182,7 @@ async def run_batch(
 
     try:
         with output.open("ab", buffering=0) as out:
-            async for report in dispatcher.lookup_many(requests()):
+            async for report in dispatcher.lookup_many(requests(), window=window):
                 out.write(report.model_dump_json().encode() + b"\n")
                 _count(summary, report)
                 progressed()

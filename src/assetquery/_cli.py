@@ -237,6 +237,10 @@ def batch(
     config: ConfigOption = None,
     court: CourtOption = None,
     operator: OperatorOption = None,
+    window: Annotated[
+        int | None,
+        typer.Option("--window", min=1, help="Parties in flight at once [default: from caps]."),
+    ] = None,
 ) -> None:
     """Look up every party of a file; one JSON report per line, rejected rows to --errors."""
     with _fail_cleanly():
@@ -246,7 +250,9 @@ def batch(
             operator=operator or (settings.operator if settings else None),
         )
         total = count_rows(source)
-        summary = _run_batch(_dispatcher(config), source, output, errors, resume, defaults, total)
+        summary = _run_batch(
+            _dispatcher(config), source, output, errors, resume, defaults, total, window
+        )
     _print_batch_summary(summary, output, errors or default_errors_path(output))
     raise typer.Exit(summary.exit_code)
 
@@ -259,6 +265,7 @@ def _run_batch(
     resume: bool,
     defaults: RowDefaults,
     total: int,
+    window: int | None = None,
 ) -> BatchSummary:
     progress = Progress(
         TextColumn("[progress.description]{task.description}"),
@@ -287,6 +294,7 @@ def _run_batch(
                         defaults=defaults,
                         on_progress=lambda n: progress.update(task, completed=n),
                         stop=stop,
+                        window=window,
                     )
         finally:
             for sig in (signal.SIGINT, signal.SIGTERM):
@@ -417,12 +425,36 @@ def sandbox_serve(
         Path | None,
         typer.Option("--write-config", help="Write an institutions TOML pointing at this server."),
     ] = None,
+    seed: Annotated[int, typer.Option(help="Chooses the fictional data and fault draws.")] = 7,
+    latency: Annotated[float, typer.Option(help="Seconds every answer is delayed.")] = 0.0,
+    busy_rate: Annotated[float, typer.Option(help="Share of requests answered 503.")] = 0.0,
+    error_rate: Annotated[float, typer.Option(help="Share of requests answered 500.")] = 0.0,
+    timeout_rate: Annotated[float, typer.Option(help="Share of requests that hang.")] = 0.0,
+    malformed_rate: Annotated[
+        float, typer.Option(help="Share of answers truncated or garbled.")
+    ] = 0.0,
+    feedback_delay: Annotated[
+        float, typer.Option(help="Seconds until the ticket bank's answer is ready.")
+    ] = 0.5,
+    poll_after: Annotated[
+        int, typer.Option(help="Seconds the ticket bank asks callers to wait between polls.")
+    ] = 1,
 ) -> None:
     """Serve the simulated registries over HTTP (for --config FILE to talk to)."""
-    from .sandbox import serve
+    from .sandbox import SandboxConfig, serve
 
     with _fail_cleanly():
-        serve(host=host, port=port, write_config=write_config)
+        config = SandboxConfig.uniform(
+            seed=seed,
+            latency=latency,
+            busy_rate=busy_rate,
+            error_rate=error_rate,
+            timeout_rate=timeout_rate,
+            malformed_rate=malformed_rate,
+            feedback_delay=feedback_delay,
+            poll_after_seconds=poll_after,
+        )
+        serve(host=host, port=port, config=config, write_config=write_config)
 
 
 @config_app.command("check")

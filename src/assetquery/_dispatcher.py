@@ -344,7 +344,8 @@ class Dispatcher:
                 while answer.status is ResultStatus.PENDING:
                     ticket = answer.ticket
                     assert ticket is not None
-                    await asyncio.sleep(answer.poll_after or settings.poll_interval)
+                    wait = answer.poll_after
+                    await asyncio.sleep(settings.poll_interval if wait is None else wait)
                     answer = await self._call(
                         route, trace, partial(adapter.poll, client, ticket, request)
                     )

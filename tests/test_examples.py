@@ -1,0 +1,47 @@
+"""The examples in examples/ run as documented."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from assetquery import load_settings
+from assetquery._cli import app
+
+EXAMPLES = Path(__file__).parent.parent / "examples"
+
+
+def test_lookup_script_on_the_sandbox() -> None:
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLES / "lookup_party.py")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert "不动产登记中心（沙盒）: ok" in done.stdout
+    assert "real_estate" in done.stdout and "bank_account" in done.stdout
+    assert "of a 211,686.25 CNY claim" in done.stdout
+
+
+def test_batch_csv_example(tmp_path: Path) -> None:
+    output = tmp_path / "reports.jsonl"
+    result = CliRunner().invoke(app, ["batch", str(EXAMPLES / "parties.csv"), "-o", str(output)])
+    assert result.exit_code == 0, result.output
+    reports = [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()]
+    assert len(reports) == 8
+    assert all(r["case"]["operator"] == "李承办" for r in reports)
+
+
+def test_deployment_configuration_example_is_valid() -> None:
+    settings = load_settings(EXAMPLES / "institutions.toml")
+    assert [i.id for i in settings.institutions] == [
+        "gs-registry",
+        "lz-fund",
+        "east-bank",
+        "west-rcb",
+    ]
