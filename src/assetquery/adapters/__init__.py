@@ -21,6 +21,7 @@ from ._base import (
     InquiryRequest,
     Institution,
     Operation,
+    ResultCodes,
     check_status,
     retry_after_seconds,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "MalformedResponse",
     "Operation",
     "PermanentAdapterError",
+    "ResultCodes",
     "RetryableAdapterError",
     "XmlFields",
     "available_adapters",

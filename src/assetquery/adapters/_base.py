@@ -37,6 +37,7 @@ __all__ = [
     "InquiryRequest",
     "Institution",
     "Operation",
+    "ResultCodes",
     "check_status",
     "retry_after_seconds",
 ]
@@ -178,6 +179,35 @@ class Adapter(abc.ABC):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.institution.id}>"
+
+
+@dataclass(frozen=True, slots=True)
+class ResultCodes:
+    """An institution's own result codes (sent inside an HTTP 200) and what they mean.
+
+    ``answered`` codes are answers (found, nothing found); ``rejected`` maps the codes of a
+    refusal to a short reason; ``busy`` codes are worth retrying; any other code is the
+    institution's own failure. Error codes are reported as ``{prefix}_{code}``.
+    """
+
+    prefix: str
+    answered: frozenset[str]
+    rejected: Mapping[str, str] = field(default_factory=dict)
+    busy: frozenset[str] = frozenset()
+
+    def check(self, code: str, message: str | None, institution: str) -> None:
+        """Return quietly for an answer; raise the typed error any other code stands for."""
+        if code in self.answered:
+            return
+        said = f": {message}" if message else ""
+        tag = f"{self.prefix}_{code}"
+        if code in self.rejected:
+            raise InstitutionRejected(
+                f"{institution} refused the inquiry ({self.rejected[code]}){said}", code=tag
+            )
+        if code in self.busy:
+            raise InstitutionUnavailable(f"{institution} is busy{said}", code=tag)
+        raise InstitutionFailure(f"{institution} reported error {code}{said}", code=tag)
 
 
 _BUSY = frozenset({429, 502, 503, 504})

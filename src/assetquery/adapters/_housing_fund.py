@@ -28,9 +28,6 @@ from typing import ClassVar
 import httpx
 
 from .._errors import (
-    InstitutionFailure,
-    InstitutionRejected,
-    InstitutionUnavailable,
     MalformedResponse,
 )
 from .._models import (
@@ -45,7 +42,7 @@ from .._models import (
 )
 from .._money import Money
 from .._time import shanghai_datetime
-from ._base import Adapter, InquiryAnswer, InquiryRequest, Operation
+from ._base import Adapter, InquiryAnswer, InquiryRequest, Operation, ResultCodes
 from ._wire import JsonFields, json_body
 
 __all__ = ["HousingFundAdapter"]
@@ -56,7 +53,12 @@ _STATUS = {
     "03": AssetStatus.CLOSED,
     "04": AssetStatus.ACTIVE,  # frozen: still an active account, the freeze is an encumbrance
 }
-_REJECTED = {"1001": "bad request", "1002": "credentials refused"}
+_CODES = ResultCodes(
+    prefix="fund",
+    answered=frozenset({"0000", "0001"}),
+    rejected={"1001": "bad request", "1002": "credentials refused"},
+    busy=frozenset({"9001"}),
+)
 
 
 class HousingFundAdapter(Adapter):
@@ -78,7 +80,7 @@ class HousingFundAdapter(Adapter):
         response = await self.send(client, "POST", path, json=payload)
         body = JsonFields(json_body(response, self.institution.name))
         code = body.text("code")
-        self._raise_for_code(code, body.opt_text("msg"))
+        _CODES.check(code, body.opt_text("msg"), self.institution.name)
         reference = body.opt_text("ywlsh")
         if code == "0001":
             return InquiryAnswer.not_found(reference=reference)
@@ -92,19 +94,6 @@ class HousingFundAdapter(Adapter):
         return InquiryAnswer.found(
             tuple(self._account(a, provenance) for a in accounts), reference=reference
         )
-
-    def _raise_for_code(self, code: str, message: str | None) -> None:
-        if code in ("0000", "0001"):
-            return
-        said = f": {message}" if message else ""
-        where = self.institution.name
-        if code in _REJECTED:
-            raise InstitutionRejected(
-                f"{where} refused the inquiry ({_REJECTED[code]}){said}", code=f"fund_{code}"
-            )
-        if code == "9001":
-            raise InstitutionUnavailable(f"{where} is busy{said}", code="fund_9001")
-        raise InstitutionFailure(f"{where} reported error {code}{said}", code=f"fund_{code}")
 
     def _account(self, account: JsonFields, provenance: Provenance) -> AssetRecord:
         balance = account.fen("zhye")

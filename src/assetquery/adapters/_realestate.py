@@ -38,9 +38,6 @@ from xml.etree.ElementTree import Element, SubElement, tostring
 import httpx
 
 from .._errors import (
-    InstitutionFailure,
-    InstitutionRejected,
-    InstitutionUnavailable,
     InvalidInput,
     MalformedResponse,
 )
@@ -55,13 +52,18 @@ from .._models import (
     Provenance,
 )
 from .._time import shanghai_datetime
-from ._base import Adapter, InquiryAnswer, InquiryRequest, Operation
+from ._base import Adapter, InquiryAnswer, InquiryRequest, Operation, ResultCodes
 from ._wire import XmlFields, xml_body
 
 __all__ = ["RealEstateRegistryAdapter"]
 
 _ID_TYPE = {PartyKind.PERSON: "1", PartyKind.ORGANIZATION: "7"}
-_REJECTED = {"1001": "bad request", "1002": "credentials refused", "1003": "not permitted"}
+_CODES = ResultCodes(
+    prefix="registry",
+    answered=frozenset({"0000", "0001"}),
+    rejected={"1001": "bad request", "1002": "credentials refused", "1003": "not permitted"},
+    busy=frozenset({"9001"}),
+)
 _SOLE, _JOINT = "单独所有", "共同共有"
 _WAITING_SEAL = "轮候查封"
 
@@ -87,7 +89,7 @@ class RealEstateRegistryAdapter(Adapter):
                 code="unexpected_shape",
             )
         head = root.child("Head")
-        self._raise_for_code(head.text("Jgdm"), head.opt_text("Jgxx"))
+        _CODES.check(head.text("Jgdm"), head.opt_text("Jgxx"), self.institution.name)
         received = shanghai_datetime(_timestamp(head))
         reference = head.opt_text("Ywh")
         if head.text("Jgdm") == "0001":
@@ -102,19 +104,6 @@ class RealEstateRegistryAdapter(Adapter):
         )
         assets = tuple(self._unit(unit, request, provenance) for unit in units)
         return InquiryAnswer.found(assets, reference=reference)
-
-    def _raise_for_code(self, code: str, message: str | None) -> None:
-        if code in ("0000", "0001"):
-            return
-        said = f": {message}" if message else ""
-        where = self.institution.name
-        if code in _REJECTED:
-            raise InstitutionRejected(
-                f"{where} refused the inquiry ({_REJECTED[code]}){said}", code=f"registry_{code}"
-            )
-        if code == "9001":
-            raise InstitutionUnavailable(f"{where} is busy{said}", code="registry_9001")
-        raise InstitutionFailure(f"{where} reported error {code}{said}", code=f"registry_{code}")
 
     def _unit(
         self, unit: XmlFields, request: InquiryRequest, provenance: Provenance

@@ -42,15 +42,12 @@ from assetquery import (
 )
 from assetquery.adapters import (
     Adapter,
-    AdapterError,
     InquiryAnswer,
     InquiryRequest,
-    InstitutionFailure,
-    InstitutionRejected,
-    InstitutionUnavailable,
     JsonFields,
     MalformedResponse,
     Operation,
+    ResultCodes,
     json_body,
 )
 
@@ -64,7 +61,13 @@ _STATUS = {
     "SCRAPPED": AssetStatus.CLOSED,
     "DEREGISTERED": AssetStatus.CLOSED,
 }
-_REJECTED = {"E400": "bad request", "E401": "credentials refused", "E403": "not permitted"}
+# The registry's error codes, and what each means to the dispatcher (retry or not).
+_CODES = ResultCodes(
+    prefix="vehicle",
+    answered=frozenset(),
+    rejected={"E400": "bad request", "E401": "credentials refused", "E403": "not permitted"},
+    busy=frozenset({"E503"}),
+)
 # ISO 3779 alphabet: no I, O or Q. The check digit is not verified: imported vehicles keep
 # their maker's VIN, and European makers do not use one.
 _VIN = re.compile(r"[A-HJ-NPR-Z0-9]{17}")
@@ -96,7 +99,8 @@ class VehicleRegistryAdapter(Adapter):
         result = body.text("result")
         reference = body.opt_text("queryId")
         if result == "ERROR":
-            raise self._error(body)
+            code = body.opt_text("errorCode") or "unknown"
+            _CODES.check(code, body.opt_text("errorMessage"), self.institution.name)
         if result == "NONE":
             return InquiryAnswer.not_found(reference=reference)
         if result != "FOUND":
@@ -111,19 +115,6 @@ class VehicleRegistryAdapter(Adapter):
         )
         vehicles = tuple(self._vehicle(v, provenance) for v in body.items("vehicles"))
         return InquiryAnswer.found(vehicles, reference=reference)
-
-    def _error(self, body: JsonFields) -> AdapterError:
-        """The typed error a ``"result": "ERROR"`` answer stands for."""
-        code = body.opt_text("errorCode") or "unknown"
-        said = f": {message}" if (message := body.opt_text("errorMessage")) else ""
-        where = self.institution.name
-        if code in _REJECTED:
-            return InstitutionRejected(
-                f"{where} refused the inquiry ({_REJECTED[code]}){said}", code=f"vehicle_{code}"
-            )
-        if code == "E503":
-            return InstitutionUnavailable(f"{where} is busy{said}", code="vehicle_E503")
-        return InstitutionFailure(f"{where} reported error {code}{said}", code=f"vehicle_{code}")
 
     def _vehicle(self, vehicle: JsonFields, provenance: Provenance) -> AssetRecord:
         vin = vehicle.text("vin").upper()
