@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -87,3 +89,39 @@ def sandbox_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox
     server = SandboxServer.start(tmp_path_factory.mktemp("sandbox"))
     yield server
     server.stop()
+
+
+# --- the store, on both databases ------------------------------------------------------------
+
+POSTGRES_URL = os.environ.get("ASSETQUERY_TEST_POSTGRES_URL")
+
+
+def _postgres_database() -> Iterator[str]:
+    """A fresh, empty database on the test server; dropped afterwards."""
+    if not POSTGRES_URL:
+        if os.environ.get("ASSETQUERY_REQUIRE_POSTGRES"):
+            pytest.fail("ASSETQUERY_REQUIRE_POSTGRES is set but ASSETQUERY_TEST_POSTGRES_URL "
+                        "is not: the PostgreSQL tests must run here")
+        pytest.skip("no PostgreSQL server: set ASSETQUERY_TEST_POSTGRES_URL (.ci/run does)")
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    server = make_url(POSTGRES_URL)
+    name = f"aq_test_{uuid.uuid4().hex[:12]}"
+    admin_url = server.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of an empty store: a SQLite file, then a PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'assetquery.db'}"
+    else:
+        yield from _postgres_database()

@@ -12,23 +12,30 @@ import logging
 import signal
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ._batch import BatchSummary, default_errors_path, run_batch
 from ._batch_input import RowDefaults, count_rows
+from ._cli_actions import actions_app
+from ._cli_common import (
+    EXIT_USAGE,
+    ConfigOption,
+    CourtOption,
+    OperatorOption,
+    err,
+    fail_cleanly,
+    out,
+)
 from ._config import Settings, load_settings
 from ._dispatcher import Dispatcher
-from ._errors import AssetqueryError, ConfigurationError, InvalidInput
+from ._errors import ConfigurationError, InvalidInput
 from ._logging import configure_logging
 from ._models import Case, LookupReport, Party
 from ._time import SHANGHAI
@@ -36,7 +43,6 @@ from .adapters import load_adapter
 
 __all__ = ["app", "main"]
 
-EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
 
 app = typer.Typer(
     name="assetquery",
@@ -51,44 +57,7 @@ sandbox_app = typer.Typer(
 config_app = typer.Typer(help="Check institution configuration files.", no_args_is_help=True)
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(config_app, name="config")
-
-# Redirected output should not be wrapped at Rich's default of 80 columns.
-out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True, highlight=False)
-
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--config",
-        envvar="ASSETQUERY_CONFIG",
-        help="Institutions TOML file. Without it the sandbox (simulated registries) is used.",
-        dir_okay=False,
-    ),
-]
-CourtOption = Annotated[
-    str | None, typer.Option("--court", envvar="ASSETQUERY_COURT", help="The court asking.")
-]
-OperatorOption = Annotated[
-    str | None,
-    typer.Option("--operator", envvar="ASSETQUERY_OPERATOR", help="Who asks (承办人)."),
-]
-
-
-@contextmanager
-def _fail_cleanly() -> Iterator[None]:
-    """Known errors become one clear line on stderr and exit code 2, not a traceback."""
-    try:
-        yield
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg'].removeprefix('Value error, ')}"
-            for e in exc.errors()
-        )
-        err.print(f"[bold red]error:[/] {problems}", markup=True, soft_wrap=True)
-        raise typer.Exit(EXIT_USAGE) from None
-    except AssetqueryError as exc:
-        err.print(f"[bold red]error:[/] {exc}", markup=True, soft_wrap=True)
-        raise typer.Exit(EXIT_USAGE) from None
+app.add_typer(actions_app, name="actions")
 
 
 def _dispatcher(config: Path | None) -> Dispatcher:
@@ -137,7 +106,7 @@ def lookup(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Look one party up at every institution and print the report."""
-    with _fail_cleanly():
+    with fail_cleanly():
         settings = _settings_defaults(config)
         operator = operator or (settings.operator if settings else None)
         if not operator:
@@ -243,7 +212,7 @@ def batch(
     ] = None,
 ) -> None:
     """Look up every party of a file; one JSON report per line, rejected rows to --errors."""
-    with _fail_cleanly():
+    with fail_cleanly():
         settings = _settings_defaults(config)
         defaults = RowDefaults(
             court=court or (settings.court if settings else None),
@@ -349,7 +318,7 @@ def demo(
     """Run a batch lookup of example parties against the in-process sandbox registries."""
     from ._demo import DEMO_OPERATOR, write_demo_input
 
-    with _fail_cleanly():
+    with fail_cleanly():
         out_dir.mkdir(parents=True, exist_ok=True)
         source = out_dir / "parties.csv"
         output = out_dir / "reports.jsonl"
@@ -443,7 +412,7 @@ def sandbox_serve(
     """Serve the simulated registries over HTTP (for --config FILE to talk to)."""
     from .sandbox import SandboxConfig, serve
 
-    with _fail_cleanly():
+    with fail_cleanly():
         config = SandboxConfig.uniform(
             seed=seed,
             latency=latency,
@@ -462,7 +431,7 @@ def config_check(
     file: Annotated[Path, typer.Argument(help="Institutions TOML file.", dir_okay=False)],
 ) -> None:
     """Validate a configuration file: keys, adapters, secrets and TLS files it refers to."""
-    with _fail_cleanly():
+    with fail_cleanly():
         settings = load_settings(file)
         problems: list[str] = []
         table = Table(title=str(file), title_justify="left")

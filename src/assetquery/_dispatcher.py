@@ -46,7 +46,16 @@ from ._report import build_report
 from ._resilience import Gate, Trace, retrying_for
 from ._time import utc_now
 from ._transport import build_client
-from .adapters import Adapter, InquiryAnswer, InquiryRequest, Institution, load_adapter
+from .adapters import (
+    Adapter,
+    ControlRequest,
+    ControlStatus,
+    InquiryAnswer,
+    InquiryRequest,
+    Institution,
+    Operation,
+    load_adapter,
+)
 
 if TYPE_CHECKING:
     from tenacity import AsyncRetrying
@@ -290,6 +299,42 @@ class Dispatcher:
         caps = [route.settings.concurrency for route in self._routes] or [1]
         return max(2 * max(caps), 8)
 
+    # --- control actions -------------------------------------------------------------------
+
+    async def submit_control(self, institution_id: str, request: ControlRequest) -> ControlStatus:
+        """Send one control action to an institution: gated and timed, never retried.
+
+        A failure raises the adapter's typed error. Whether a failed submission was applied
+        is unknown: ask :meth:`control_status` (the ledger does) rather than sending again.
+        """
+        route = self._route_for(institution_id, request.operation)
+        return await self._attempt(
+            route, Trace(), partial(route.adapter.submit, self._client(route), request)
+        )
+
+    async def control_status(self, institution_id: str, request: ControlRequest) -> ControlStatus:
+        """Ask an institution where a control action (by its idempotency key) stands."""
+        route = self._route_for(institution_id, Operation.STATUS)
+        return await self._attempt(
+            route, Trace(), partial(route.adapter.control_status, self._client(route), request)
+        )
+
+    def _route_for(self, institution_id: str, operation: Operation) -> _Route:
+        for route in self._routes:
+            if route.settings.id == institution_id:
+                if operation not in route.adapter.capabilities:
+                    raise RefusedRequest(
+                        f"{route.settings.name} does not offer {operation.value} "
+                        f"(it offers {', '.join(sorted(route.adapter.capabilities))})"
+                    )
+                return route
+        raise RefusedRequest(f"no institution {institution_id!r} is configured")
+
+    def _client(self, route: _Route) -> httpx.AsyncClient:
+        if route.client is None:
+            raise RuntimeError("open the Dispatcher first: `async with Dispatcher...() as d:`")
+        return route.client
+
     # --- one institution -------------------------------------------------------------------
 
     async def _ask(
@@ -384,9 +429,7 @@ class Dispatcher:
         answer: InquiryAnswer = await route.retrying.copy()(self._attempt, route, trace, call)
         return answer
 
-    async def _attempt(
-        self, route: _Route, trace: Trace, call: Callable[[], Awaitable[InquiryAnswer]]
-    ) -> InquiryAnswer:
+    async def _attempt(self, route: _Route, trace: Trace, call: Callable[[], Awaitable[T]]) -> T:
         trace.attempts += 1
         name = route.settings.name
         try:

@@ -17,6 +17,9 @@ from .._errors import (
 )
 from ._base import (
     Adapter,
+    ControlRequest,
+    ControlState,
+    ControlStatus,
     InquiryAnswer,
     InquiryRequest,
     Institution,
@@ -32,6 +35,9 @@ __all__ = [
     "ENTRY_POINT_GROUP",
     "Adapter",
     "AdapterError",
+    "ControlRequest",
+    "ControlState",
+    "ControlStatus",
     "InquiryAnswer",
     "InquiryRequest",
     "Institution",

@@ -14,7 +14,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
 from typing import Any, ClassVar
@@ -30,9 +30,13 @@ from .._errors import (
     MalformedResponse,
 )
 from .._models import AssetRecord, Case, Party, PartyKind, ResultStatus
+from .._money import Money
 
 __all__ = [
     "Adapter",
+    "ControlRequest",
+    "ControlState",
+    "ControlStatus",
     "InquiryAnswer",
     "InquiryRequest",
     "Institution",
@@ -116,6 +120,53 @@ class InquiryAnswer:
         return cls(ResultStatus.PENDING, ticket=ticket, poll_after=poll_after)
 
 
+class ControlState(StrEnum):
+    """Where a control action stands at the institution, as the institution says."""
+
+    RECEIVED = "received"  # accepted for processing, not yet in force
+    EFFECTIVE = "effective"  # in force (a freeze, a seal) or done (a renewal, a deduction)
+    WAITING = "waiting"  # registered in the waiting line behind another authority's control
+    REJECTED = "rejected"  # refused; nothing was applied
+    RELEASED = "released"  # a control that was in force has been lifted
+    LAPSED = "lapsed"  # ended without release: expired, or the asset was disposed of
+    UNKNOWN = "unknown"  # the institution has no record of this idempotency key
+
+
+@dataclass(frozen=True, slots=True)
+class ControlRequest:
+    """One control action sent to an institution: freeze, seal, deduct, renew or release.
+
+    ``idempotency_key`` is stored by the ledger before the request is sent; institutions
+    de-duplicate by it, so sending it twice never controls the asset twice. ``target`` is the
+    institution's own reference of the control a renewal, release or deduction acts on.
+    """
+
+    operation: Operation
+    idempotency_key: str
+    party: Party
+    case: Case
+    asset_kind: str
+    asset_identifier: str
+    amount: Money | None = None
+    target: str | None = None
+    ends_on: date | None = None
+    live_seal: bool = False
+    withdrawal_condition: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ControlStatus:
+    """An institution's answer about one control action."""
+
+    state: ControlState
+    reference: str | None = None
+    effective_on: date | None = None
+    ends_on: date | None = None
+    amount: Money | None = None
+    waiting_position: int | None = None
+    message: str | None = None
+
+
 class Adapter(abc.ABC):
     """Base class of institution adapters.
 
@@ -150,6 +201,31 @@ class Adapter(abc.ABC):
         """Fetch the answer behind a ticket an earlier :meth:`inquire` returned."""
         raise InstitutionFailure(
             f"{self.name} adapter returned a ticket but cannot poll", code="poll_unsupported"
+        )
+
+    async def submit(self, client: httpx.AsyncClient, request: ControlRequest) -> ControlStatus:
+        """Send a control action. Only for operations in :attr:`capabilities`.
+
+        Must carry ``request.idempotency_key`` so the institution can de-duplicate it. The
+        dispatcher never retries a submission; after an ambiguous failure it asks
+        :meth:`control_status` instead.
+        """
+        raise InstitutionRejected(
+            f"{self.institution.name} does not accept {request.operation.value} requests "
+            "through this adapter",
+            code="unsupported_operation",
+        )
+
+    async def control_status(
+        self, client: httpx.AsyncClient, request: ControlRequest
+    ) -> ControlStatus:
+        """Where the action with ``request.idempotency_key`` stands at the institution.
+
+        :attr:`ControlState.UNKNOWN` means the institution never received it.
+        """
+        raise InstitutionRejected(
+            f"{self.institution.name} offers no status query through this adapter",
+            code="unsupported_operation",
         )
 
     async def send(

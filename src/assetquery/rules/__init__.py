@@ -1,0 +1,1 @@
+"""Jurisdiction rule packs shipped with assetquery (TOML data, read by ``assetquery._rules``)."""

@@ -1,0 +1,18 @@
+"""Persistence: control actions and their transitions, in SQLite or PostgreSQL.
+
+``Store(url)`` opens (and migrates) the database: SQLite in a local file by default,
+PostgreSQL with ``postgresql+psycopg://…`` (extra ``postgres``) when several workers share
+one ledger.
+"""
+
+from ._engine import DEFAULT_STORE, normalize_url
+from ._store import ActionNotFound, ConcurrentUpdate, NewAction, Store
+
+__all__ = [
+    "DEFAULT_STORE",
+    "ActionNotFound",
+    "ConcurrentUpdate",
+    "NewAction",
+    "Store",
+    "normalize_url",
+]

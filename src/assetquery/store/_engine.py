@@ -1,0 +1,100 @@
+"""Connecting to the store: SQLite in a local file by default, PostgreSQL by URL.
+
+One schema and one code path serve both. What differs is only how each database is made
+safe for several writers: SQLite waits for the write lock (``busy_timeout``) and takes it at
+the start of each transaction (``BEGIN IMMEDIATE``), so two processes never deadlock
+upgrading a read lock; WAL lets readers go on while one writes. PostgreSQL needs nothing
+special: concurrent updates of one row are caught by the version column.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import os
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+
+from .._errors import ConfigurationError
+
+__all__ = ["DEFAULT_STORE", "create_store_engine", "migrate", "normalize_url"]
+
+DEFAULT_STORE = "sqlite:///assetquery.db"
+
+
+def normalize_url(url: str) -> str:
+    """Accept the spellings people use; name the driver assetquery installs."""
+    text = url.strip()
+    if text.startswith(("postgres://", "postgresql://")):
+        text = "postgresql+psycopg://" + text.split("://", 1)[1]
+    try:
+        parsed = make_url(text)
+    except ArgumentError:
+        raise ConfigurationError(
+            f"store URL {url!r} is not a database URL; use sqlite:///path/to/file.db or "
+            "postgresql+psycopg://user@host/db"
+        ) from None
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise ConfigurationError(f"store URL {url!r}: only SQLite and PostgreSQL are supported")
+    return text
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
+    # Python's sqlite3 would otherwise open transactions itself, lazily; SQLAlchemy's
+    # "begin" event below takes over, so that every transaction starts with the write lock.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _sqlite_begin_immediate(connection: Any) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def create_store_engine(url: str = DEFAULT_STORE) -> Engine:
+    """An engine for the store at ``url``; the SQLite file's folder must exist."""
+    normalized = normalize_url(url)
+    parsed = make_url(normalized)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        if database and database != ":memory:":
+            folder = Path(database).expanduser().resolve().parent
+            if not folder.is_dir():
+                raise ConfigurationError(
+                    f"store {url!r}: folder {folder} does not exist; create it first"
+                )
+        engine = create_engine(normalized, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin_immediate)
+        return engine
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        raise ConfigurationError(
+            "a PostgreSQL store needs the postgres extra: pip install 'assetquery[postgres]'"
+        ) from None
+    return create_engine(normalized, pool_pre_ping=True)
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema up to date (Alembic ``upgrade head``); safe to run every start."""
+    config = Config()
+    location = importlib.resources.files("assetquery.store") / "migrations"
+    config.set_main_option("script_location", os.fspath(Path(str(location))))
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+    except OperationalError as exc:
+        raise ConfigurationError(
+            f"the store at {engine.url.render_as_string(hide_password=True)} cannot be "
+            f"opened or migrated: {exc.orig}"
+        ) from None

@@ -1,0 +1,127 @@
+"""The tables. Money is stored as integer fen (exact on SQLite and PostgreSQL alike), times
+as timezone-aware UTC, dates as dates. Changing a table means a new Alembic migration."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+__all__ = ["ActionRow", "Base", "TransitionRow", "UtcDateTime"]
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on every database.
+
+    SQLite has no time zones: it would hand back naive values. Naive values going in are
+    refused, so a local wall-clock time can never be stored as if it were UTC.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("refusing to store a naive datetime; give it a time zone")
+        utc = value.astimezone(UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            raise TypeError(f"expected a datetime from the database, got {type(value).__name__}")
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# Named constraints, so migrations can refer to them on every database.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class ActionRow(Base):
+    """One control action (freeze, seal, deduct, renew, release) and where it stands."""
+
+    __tablename__ = "control_actions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    case_number: Mapped[str] = mapped_column(String(64), index=True)
+    enforcement_document: Mapped[str] = mapped_column(String(128))
+    court: Mapped[str | None] = mapped_column(String(128))
+    requested_by: Mapped[str] = mapped_column(String(128))
+    requested_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    party_kind: Mapped[str] = mapped_column(String(16))
+    party_name: Mapped[str] = mapped_column(String(200))
+    party_id_number: Mapped[str] = mapped_column(String(32))
+    institution: Mapped[str] = mapped_column(String(64))
+    asset_kind: Mapped[str] = mapped_column(String(32))
+    asset_identifier: Mapped[str] = mapped_column(String(64))
+    amount_fen: Mapped[int | None] = mapped_column(BigInteger)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    live_seal: Mapped[bool] = mapped_column(Boolean, default=False)
+    withdrawal_condition: Mapped[str | None] = mapped_column(String(32))
+    override_reason: Mapped[str | None] = mapped_column(Text)
+    target_id: Mapped[int | None] = mapped_column(ForeignKey("control_actions.id"))
+    institution_reference: Mapped[str | None] = mapped_column(String(128))
+    effective_on: Mapped[date | None] = mapped_column(Date)
+    expires_on: Mapped[date | None] = mapped_column(Date, index=True)
+    expiry_source: Mapped[str | None] = mapped_column(String(16))
+    waiting_position: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    status_checks: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # Optimistic locking: an UPDATE that finds another writer got there first fails
+    # instead of silently overwriting it.
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    transitions: Mapped[list[TransitionRow]] = relationship(
+        back_populates="action", order_by="TransitionRow.id", cascade="all, delete-orphan"
+    )
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy's protocol
+    __table_args__ = (Index("ix_control_actions_asset", "institution", "asset_identifier"),)
+
+
+class TransitionRow(Base):
+    """One move of an action from one state to another: when, by whom, and why."""
+
+    __tablename__ = "action_transitions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    action_id: Mapped[int] = mapped_column(ForeignKey("control_actions.id"), index=True)
+    from_state: Mapped[str | None] = mapped_column(String(16))
+    to_state: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    actor: Mapped[str] = mapped_column(String(128))
+    reason: Mapped[str] = mapped_column(Text)
+
+    action: Mapped[ActionRow] = relationship(back_populates="transitions")

@@ -1,0 +1,212 @@
+"""The store on SQLite and PostgreSQL: the same schema, the same behaviour, no lost updates."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy import inspect, text
+
+from assetquery import Money, Party
+from assetquery._actions import ActionKind, ActionState, IllegalTransition
+from assetquery.store import ActionNotFound, NewAction, Store
+
+NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
+PARTY = Party.person("张三", "110105199003071239")
+CASE = "（2024）甘0191执1234号"
+
+
+def new_freeze(amount: str = "1000.00", **changes: object) -> NewAction:
+    fields: dict[str, object] = {
+        "kind": ActionKind.FREEZE,
+        "party": PARTY,
+        "case_number": CASE,
+        "enforcement_document": "（2024）甘0191执1234号之一",
+        "court": "兰州新区人民法院",
+        "requested_by": "李承办",
+        "institution": "bank-east",
+        "asset_kind": "bank_account",
+        "asset_identifier": "6222021234567890128",
+        "amount": Money(amount),
+    }
+    fields.update(changes)
+    return NewAction(**fields)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def store(store_url: str) -> Store:
+    return Store(store_url)
+
+
+def test_migrations_create_the_schema_and_run_again_harmlessly(store_url: str) -> None:
+    Store(store_url).close()
+    store = Store(store_url)
+    tables = set(inspect(store.engine).get_table_names())
+    assert {"control_actions", "action_transitions", "alembic_version"} <= tables
+    with store.engine.connect() as connection:
+        assert connection.execute(text("select version_num from alembic_version")).scalar()
+
+
+def test_a_recorded_action_has_its_key_before_anything_is_sent(store: Store) -> None:
+    action = store.record(new_freeze(), at=NOW, reason="court asked")
+    assert action.state is ActionState.REQUESTED
+    assert len(action.idempotency_key) == 32
+    assert action.amount == Money("1000.00")
+    assert action.requested_at == NOW and action.requested_at.tzinfo is UTC
+    (first,) = action.transitions
+    assert (first.from_state, first.to_state, first.actor) == (
+        None,
+        ActionState.REQUESTED,
+        "李承办",
+    )
+
+
+def test_moves_are_recorded_with_time_actor_and_reason(store: Store) -> None:
+    action = store.record(new_freeze(), at=NOW, reason="court asked")
+    store.move(action.id, ActionState.SUBMITTED, at=NOW, actor="assetquery", reason="sent")
+    action = store.move(
+        action.id,
+        ActionState.EFFECTIVE,
+        at=NOW,
+        actor="bank-east",
+        reason="frozen",
+        amount=Money("800.00"),
+        effective_on=date(2026, 11, 26),
+        expires_on=date(2027, 11, 25),
+        expiry_source="institution",
+        institution_reference="CTL-1",
+    )
+    assert action.state is ActionState.EFFECTIVE
+    assert action.amount == Money("800.00")
+    assert action.expires_on == date(2027, 11, 25)
+    assert [t.to_state for t in action.transitions] == [
+        ActionState.REQUESTED,
+        ActionState.SUBMITTED,
+        ActionState.EFFECTIVE,
+    ]
+    assert store.get(action.id) == action
+
+
+def test_an_illegal_move_names_the_move_and_why(store: Store) -> None:
+    action = store.record(new_freeze(), at=NOW, reason="court asked")
+    with pytest.raises(
+        IllegalTransition,
+        match=r"freeze #\d+: requested → effective is not "
+        r"allowed: from requested a freeze may only",
+    ):
+        store.move(action.id, ActionState.EFFECTIVE, at=NOW, actor="x", reason="y")
+    store.move(action.id, ActionState.REJECTED, at=NOW, actor="bank", reason="no")
+    with pytest.raises(IllegalTransition, match="the institution refused it"):
+        store.move(action.id, ActionState.SUBMITTED, at=NOW, actor="x", reason="again")
+    assert store.get(action.id).state is ActionState.REJECTED
+
+
+def test_money_is_exact_and_filters_work(store: Store) -> None:
+    a = store.record(new_freeze("0.10"), at=NOW, reason="r")
+    b = store.record(new_freeze("0.20", asset_identifier="6222000011112222"), at=NOW, reason="r")
+    store.record(new_freeze("5.00", case_number="（2024）甘0191执9号"), at=NOW, reason="r")
+    assert store.controlled_amount(CASE, [ActionState.REQUESTED]) == Money("0.30")
+    assert [x.id for x in store.find(case_number=CASE)] == [a.id, b.id]
+    assert [x.id for x in store.find(asset_identifier="6222000011112222")] == [b.id]
+    assert store.find(states=[ActionState.EFFECTIVE]) == []
+
+
+def test_expiring_controls_come_earliest_first(store: Store) -> None:
+    ids = []
+    for expiry in (date(2027, 3, 1), date(2027, 1, 1), date(2028, 1, 1)):
+        action = store.record(new_freeze(), at=NOW, reason="r")
+        store.move(action.id, ActionState.SUBMITTED, at=NOW, actor="a", reason="sent")
+        store.move(
+            action.id,
+            ActionState.EFFECTIVE,
+            at=NOW,
+            actor="b",
+            reason="in force",
+            expires_on=expiry,
+        )
+        ids.append(action.id)
+    found = store.find(states=[ActionState.EFFECTIVE], expires_by=date(2027, 6, 30))
+    assert [a.expires_on for a in found] == [date(2027, 1, 1), date(2027, 3, 1)]
+
+
+def test_unknown_action(store: Store) -> None:
+    with pytest.raises(ActionNotFound, match="no control action #999"):
+        store.get(999)
+
+
+def test_naive_times_are_refused(store: Store) -> None:
+    with pytest.raises(Exception, match="naive datetime"):
+        store.record(new_freeze(), at=datetime(2026, 11, 26, 10, 0), reason="r")
+
+
+def run_in_processes(*scripts: str) -> list[str]:
+    """Run Python snippets in parallel child processes; their last stdout lines."""
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", script],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for script in scripts
+    ]
+    outputs = []
+    for process in processes:
+        stdout, stderr = process.communicate(timeout=120)
+        assert process.returncode == 0, stderr
+        outputs.append(stdout.strip().splitlines()[-1] if stdout.strip() else "")
+    return outputs
+
+
+BUMP = """
+from datetime import UTC, datetime
+from assetquery.store import Store
+store = Store({url!r})
+for _ in range({times}):
+    store.count_status_check({action_id}, at=datetime.now(UTC))
+print("done")
+"""
+
+
+def test_two_processes_updating_one_action_lose_no_update(store_url: str) -> None:
+    store = Store(store_url)
+    action = store.record(new_freeze(), at=NOW, reason="r")
+    script = BUMP.format(url=store_url, action_id=action.id, times=40)
+    assert run_in_processes(script, script) == ["done", "done"]
+    assert store.status_checks(action.id) == 80
+
+
+CLOSE = """
+from datetime import UTC, datetime
+from assetquery._actions import ActionState, IllegalTransition
+from assetquery.store import Store
+store = Store({url!r})
+try:
+    store.move({action_id}, ActionState({state!r}), at=datetime.now(UTC), actor="w",
+               reason={state!r})
+    print({state!r})
+except IllegalTransition:
+    print("refused")
+"""
+
+
+def test_two_processes_closing_one_control_cannot_both_win(store_url: str) -> None:
+    store = Store(store_url)
+    action = store.record(new_freeze(), at=NOW, reason="r")
+    store.move(action.id, ActionState.SUBMITTED, at=NOW, actor="a", reason="sent")
+    store.move(action.id, ActionState.EFFECTIVE, at=NOW, actor="b", reason="in force")
+    outcomes = sorted(
+        run_in_processes(
+            *(
+                CLOSE.format(url=store_url, action_id=action.id, state=state)
+                for state in ("released", "expired")
+            )
+        )
+    )
+    final = store.get(action.id)
+    assert outcomes in (["expired", "refused"], ["refused", "released"])
+    assert final.state.value in outcomes
+    assert [t.to_state for t in final.transitions][-1] is final.state
+    assert len(final.transitions) == 4
