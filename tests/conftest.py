@@ -100,8 +100,10 @@ def _postgres_database() -> Iterator[str]:
     """A fresh, empty database on the test server; dropped afterwards."""
     if not POSTGRES_URL:
         if os.environ.get("ASSETQUERY_REQUIRE_POSTGRES"):
-            pytest.fail("ASSETQUERY_REQUIRE_POSTGRES is set but ASSETQUERY_TEST_POSTGRES_URL "
-                        "is not: the PostgreSQL tests must run here")
+            pytest.fail(
+                "ASSETQUERY_REQUIRE_POSTGRES is set but ASSETQUERY_TEST_POSTGRES_URL "
+                "is not: the PostgreSQL tests must run here"
+            )
         pytest.skip("no PostgreSQL server: set ASSETQUERY_TEST_POSTGRES_URL (.ci/run does)")
     import psycopg
     from sqlalchemy.engine import make_url

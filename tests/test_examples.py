@@ -45,3 +45,17 @@ def test_deployment_configuration_example_is_valid() -> None:
         "east-bank",
         "west-rcb",
     ]
+
+
+def test_freeze_workflow_on_the_sandbox(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLES / "freeze_workflow.py"), str(tmp_path / "ledger.db")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert "applied 1 time(s)" in done.stdout
+    assert "waiting at position" in done.stdout
+    assert "promoted from the waiting line" in done.stdout
+    assert "renewal #" in done.stdout and "completed" in done.stdout

@@ -51,7 +51,15 @@ def test_top_level_api_is_pinned() -> None:
 
 
 @pytest.mark.parametrize(
-    "module", ["assetquery", "assetquery.adapters", "assetquery.testing", "assetquery.sandbox"]
+    "module",
+    [
+        "assetquery",
+        "assetquery.adapters",
+        "assetquery.ledger",
+        "assetquery.sandbox",
+        "assetquery.store",
+        "assetquery.testing",
+    ],
 )
 def test_all_is_sorted_and_importable(module: str) -> None:
     imported = importlib.import_module(module)

@@ -408,6 +408,10 @@ def sandbox_serve(
     poll_after: Annotated[
         int, typer.Option(help="Seconds the ticket bank asks callers to wait between polls.")
     ] = 1,
+    apply_then_timeout_rate: Annotated[
+        float,
+        typer.Option(help="Share of control actions applied whose answer then never comes."),
+    ] = 0.0,
 ) -> None:
     """Serve the simulated registries over HTTP (for --config FILE to talk to)."""
     from .sandbox import SandboxConfig, serve
@@ -422,6 +426,7 @@ def sandbox_serve(
             malformed_rate=malformed_rate,
             feedback_delay=feedback_delay,
             poll_after_seconds=poll_after,
+            apply_then_timeout_rate=apply_then_timeout_rate,
         )
         serve(host=host, port=port, config=config, write_config=write_config)
 

@@ -14,11 +14,11 @@ import typer
 from pydantic import TypeAdapter
 from rich.table import Table
 
-from ._actions import ActionKind, ActionState, ControlAction, OverControl, WithdrawalCondition
-from ._cli_common import ConfigOption, fail_cleanly, out
+from ._actions import ActionKind, ActionState, ControlAction, WithdrawalCondition
+from ._cli_common import ConfigOption, CourtOption, fail_cleanly, out
 from ._config import load_settings
 from ._dispatcher import Dispatcher
-from ._errors import AssetqueryError, InvalidInput
+from ._errors import InvalidInput
 from ._ledger import ActionLedger, DueControl, SyncChange
 from ._models import Case, Party
 from ._money import Money
@@ -70,8 +70,6 @@ def _run(
 
         try:
             return asyncio.run(run())
-        except OverControl as exc:
-            raise AssetqueryError(str(exc)) from None
         finally:
             store.close()
 
@@ -130,7 +128,7 @@ def plan(
     case_number: Annotated[str, typer.Option("--case", help="Case number.")],
     claim: Annotated[str, typer.Option("--claim", help="Claim plus costs, CNY.")],
     operator: OperatorOption,
-    court: Annotated[str | None, typer.Option("--court", envvar="ASSETQUERY_COURT")] = None,
+    court: CourtOption = None,
     execute: Annotated[
         bool, typer.Option("--execute", help="Submit the planned controls now.")
     ] = False,
@@ -196,6 +194,7 @@ def freeze(
     amount: Annotated[str, typer.Option("--amount", help="Amount to freeze, CNY.")],
     document: DocumentOption,
     operator: OperatorOption,
+    court: CourtOption = None,
     fund: Annotated[bool, typer.Option("--fund", help="A housing fund account.")] = False,
     override_reason: Annotated[
         str | None, typer.Option("--override-reason", help="Why exceeding the claim is right.")
@@ -206,7 +205,7 @@ def freeze(
 ) -> None:
     """Freeze an amount of a deposit (or --fund) account."""
     party = Party.parse(name, id_number)
-    case = _case(case_number, operator, claim, None, document)
+    case = _case(case_number, operator, claim, court, document)
     action = _run(
         config,
         store,
@@ -232,6 +231,7 @@ def seal(
     unit: Annotated[str, typer.Option("--unit", help="Real-estate unit number (28 characters).")],
     document: DocumentOption,
     operator: OperatorOption,
+    court: CourtOption = None,
     live: Annotated[
         bool, typer.Option("--live", help="活查封: the debtor keeps using it.")
     ] = False,
@@ -241,7 +241,7 @@ def seal(
 ) -> None:
     """Seal a real-estate unit."""
     party = Party.parse(name, id_number)
-    case = _case(case_number, operator, None, None, document)
+    case = _case(case_number, operator, None, court, document)
     action = _run(
         config,
         store,

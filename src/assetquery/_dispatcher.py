@@ -58,6 +58,7 @@ from .adapters import (
 )
 
 if TYPE_CHECKING:
+    from starlette.applications import Starlette
     from tenacity import AsyncRetrying
 
     from .sandbox import SandboxConfig
@@ -129,11 +130,19 @@ class Dispatcher:
         return cls(load_settings(Path(path)))
 
     @classmethod
-    def sandbox(cls, config: SandboxConfig | None = None) -> Dispatcher:
-        """The embedded default: the simulated registries, in process, no network."""
+    def sandbox(
+        cls, config: SandboxConfig | None = None, *, app: Starlette | None = None
+    ) -> Dispatcher:
+        """The embedded default: the simulated registries, in process, no network.
+
+        Pass ``app`` (from :func:`assetquery.sandbox.create_app`) to keep a handle on the
+        sandbox, e.g. to steer it through :func:`assetquery.sandbox.sandbox_admin`.
+        """
         from .sandbox import create_app, institutions
 
-        transport = httpx.ASGITransport(app=create_app(config))
+        if app is not None and config is not None:
+            raise ValueError("give the sandbox a config or an app, not both")
+        transport = httpx.ASGITransport(app=app or create_app(config))
         settings = settings_from_mapping(
             {"institutions": institutions(SANDBOX_BASE_URL)}, "sandbox configuration"
         )

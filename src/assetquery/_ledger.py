@@ -329,7 +329,7 @@ class ActionLedger:
     async def _sync_one(self, action: ControlAction) -> ControlAction:
         if action.state is ActionState.REQUESTED:
             return await self._send(action)
-        request = await self._db(self._request, action)
+        request = await self._db(self.request_for, action)
         status = await self.dispatcher.control_status(action.institution, request)
         await self._db(self.store.count_status_check, action.id, at=self._clock())
         action = await self._adopt(action, status)
@@ -454,7 +454,8 @@ class ActionLedger:
         action = await self._db(self.store.record, new, at=self._clock(), reason=reason)
         return await self._send(action)
 
-    def _request(self, action: ControlAction) -> ControlRequest:
+    def request_for(self, action: ControlAction) -> ControlRequest:
+        """The request that submits ``action`` (always the same: same idempotency key)."""
         target_reference = None
         if action.target_id is not None:
             target = self.store.get(action.target_id)
@@ -478,7 +479,7 @@ class ActionLedger:
         )
 
     async def _send(self, action: ControlAction) -> ControlAction:
-        request = await self._db(self._request, action)
+        request = await self._db(self.request_for, action)
         action = await self._move(
             action, ActionState.SUBMITTED, f"sent to {action.institution}", actor=SYSTEM
         )

@@ -22,17 +22,46 @@ A bank answers at once (HTTP 200, ``"state": "COMPLETED"``) or hands out a ticke
 
 ``"state": "FAILED"`` carries ``errorCode`` and ``errorMessage``. An empty account list means
 the party holds nothing at the bank.
+
+Control actions (冻结, 扣划, 续冻, 解冻), ``POST {controls_path}`` (option ``controls_path``,
+default ``/api/judicial/v2/controls``)::
+
+    {"idempotencyKey": ..., "operation": "FREEZE" | "DEDUCT" | "CONTINUE_FREEZE" | "UNFREEZE",
+     "caseNo": ..., "court": ..., "officer": ..., "document": assistance notice number,
+     "subject": {"name": ..., "idType": ..., "idNo": ...}, "accountNo": ...,
+     "amount": "1234.50" or null, "currency": "CNY" (with an amount),
+     "targetControlId": the bank's id of the freeze acted on, or null,
+     "endDate": "YYYY-MM-DD" requested end, or null}
+
+HTTP 200 answers with the control (or operation) as the bank holds it::
+
+    {"controlId": ..., "idempotencyKey": ..., "operation": ...,
+     "state": "ACCEPTED" | "EFFECTIVE" | "WAITING" | "REJECTED" | "RELEASED" | "LAPSED",
+     "effectiveDate": ..., "endDate": ..., "amount": amount frozen (or deducted),
+     "currency": ..., "queue": waiting-line position, "message": ...}
+
+``REJECTED`` is the bank's refusal (no document, unknown account, ...), with its reason in
+``message``. A renewal, deduction or release has its own ``controlId`` and is ``EFFECTIVE``
+once done; a renewal's ``endDate`` is the freeze's new end. Some banks leave ``endDate`` out.
+HTTP 409 ``{"errorCode": "IDEMPOTENCY_CONFLICT"}``: the key was used for a different request.
+
+Status, ``GET {controls_path}?idempotencyKey=...``: the same object, or HTTP 404
+``{"errorCode": "NOT_FOUND"}`` when the bank never received the key.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import ClassVar
+from typing import Any, ClassVar
 from urllib.parse import quote
 
 import httpx
 
-from .._errors import InstitutionFailure, MalformedResponse
+from .._errors import (
+    InstitutionFailure,
+    InstitutionRejected,
+    MalformedResponse,
+)
 from .._models import (
     AssetKind,
     AssetRecord,
@@ -44,7 +73,16 @@ from .._models import (
     Provenance,
 )
 from .._money import Money
-from ._base import Adapter, InquiryAnswer, InquiryRequest, Operation
+from ._base import (
+    Adapter,
+    ControlRequest,
+    ControlState,
+    ControlStatus,
+    InquiryAnswer,
+    InquiryRequest,
+    Operation,
+    check_status,
+)
 from ._wire import JsonFields, json_body
 
 __all__ = ["BankAdapter"]
@@ -57,16 +95,134 @@ _STATUS = {
     "CLOSED": AssetStatus.CLOSED,
 }
 _HOLD_KINDS = {"FREEZE": False, "WAITING_FREEZE": True}
+_OPERATIONS = {
+    Operation.FREEZE: "FREEZE",
+    Operation.DEDUCT: "DEDUCT",
+    Operation.RENEW: "CONTINUE_FREEZE",
+    Operation.RELEASE: "UNFREEZE",
+}
+_CONTROL_STATES = {
+    "ACCEPTED": ControlState.RECEIVED,
+    "EFFECTIVE": ControlState.EFFECTIVE,
+    "WAITING": ControlState.WAITING,
+    "REJECTED": ControlState.REJECTED,
+    "RELEASED": ControlState.RELEASED,
+    "LAPSED": ControlState.LAPSED,
+}
+#: the HTTP statuses of the control interface that carry an answer to read, not an error
+_READABLE = frozenset({404, 409})
 
 
 class BankAdapter(Adapter):
     name: ClassVar[str] = "bank"
-    capabilities = frozenset({Operation.INQUIRY})
+    capabilities = frozenset(
+        {
+            Operation.INQUIRY,
+            Operation.FREEZE,
+            Operation.DEDUCT,
+            Operation.RENEW,
+            Operation.RELEASE,
+            Operation.STATUS,
+        }
+    )
     asset_kinds = frozenset({AssetKind.BANK_ACCOUNT.value})
 
     @property
     def _path(self) -> str:
         return str(self.institution.options.get("path", "/api/judicial/v2/inquiries"))
+
+    @property
+    def _controls_path(self) -> str:
+        return str(self.institution.options.get("controls_path", "/api/judicial/v2/controls"))
+
+    async def submit(self, client: httpx.AsyncClient, request: ControlRequest) -> ControlStatus:
+        operation = _OPERATIONS.get(request.operation)
+        if operation is None:
+            return await super().submit(client, request)  # refuses: not offered here
+        if request.asset_kind not in self.asset_kinds:
+            raise InstitutionRejected(
+                f"{self.institution.name} holds no {request.asset_kind} assets for this adapter "
+                "to act on",
+                code="unsupported_operation",
+            )
+        payload: dict[str, Any] = {
+            "idempotencyKey": request.idempotency_key,
+            "operation": operation,
+            "caseNo": request.case.number,
+            "court": request.case.court or "",
+            "officer": request.case.operator,
+            "document": request.case.enforcement_document or "",
+            "subject": {
+                "name": request.party.name,
+                "idType": _ID_TYPE[request.party.kind],
+                "idNo": request.party.id_number,
+            },
+            "accountNo": request.asset_identifier,
+            "amount": None,
+            "targetControlId": request.target,
+            "endDate": request.ends_on.isoformat() if request.ends_on else None,
+        }
+        if request.amount is not None:
+            payload["amount"] = f"{request.amount.amount:.2f}"
+            payload["currency"] = request.amount.currency
+        response = await self.send(
+            client, "POST", self._controls_path, json=payload, readable=_READABLE
+        )
+        if response.status_code == 404:
+            check_status(response, self.institution.name)  # only a status query may miss
+        return self._control(response, request)
+
+    async def control_status(
+        self, client: httpx.AsyncClient, request: ControlRequest
+    ) -> ControlStatus:
+        response = await self.send(
+            client,
+            "GET",
+            self._controls_path,
+            params={"idempotencyKey": request.idempotency_key},
+            readable=_READABLE,
+        )
+        if response.status_code == 404:
+            if _error_code(response) != "NOT_FOUND":
+                check_status(response, self.institution.name)  # not the bank's "no such key"
+            return ControlStatus(ControlState.UNKNOWN)
+        return self._control(response, request)
+
+    def _control(self, response: httpx.Response, request: ControlRequest) -> ControlStatus:
+        if response.status_code == 409:
+            raise InstitutionRejected(
+                f"{self.institution.name} refused the control action: its idempotency key was "
+                f"used for a different request ({_error_code(response) or 'HTTP 409'})",
+                code="idempotency_conflict",
+            )
+        body = JsonFields(json_body(response, self.institution.name))
+        key = body.opt_text("idempotencyKey")
+        if key is not None and key != request.idempotency_key:
+            raise MalformedResponse(
+                f"{self.institution.name} answered about another control action "
+                "(field $.idempotencyKey differs)",
+                code="unexpected_shape",
+            )
+        state = _CONTROL_STATES.get(body.text("state"))
+        if state is None:
+            raise MalformedResponse(
+                f"{self.institution.name} answered an unknown control state",
+                code="unexpected_shape",
+            )
+        currency = body.currency("currency")
+        return ControlStatus(
+            state=state,
+            reference=(
+                body.opt_text("controlId")
+                if state is ControlState.REJECTED
+                else body.text("controlId")
+            ),
+            effective_on=body.opt_day("effectiveDate"),
+            ends_on=body.opt_day("endDate"),
+            amount=body.opt_money("amount", currency),
+            waiting_position=body.opt_position("queue"),
+            message=body.opt_text("message"),
+        )
 
     async def inquire(self, client: httpx.AsyncClient, request: InquiryRequest) -> InquiryAnswer:
         payload = {
@@ -163,6 +319,14 @@ class BankAdapter(Adapter):
             details={k: v for k, v in details.items() if v},
             provenance=provenance,
         )
+
+
+def _error_code(response: httpx.Response) -> str | None:
+    """The ``errorCode`` of an error answer, if it has one."""
+    try:
+        return JsonFields(json_body(response)).opt_text("errorCode")
+    except MalformedResponse:
+        return None
 
 
 def _hold_kind(hold: JsonFields) -> bool:

@@ -12,7 +12,7 @@ dispatcher does all of that around it. It reports trouble by raising the typed e
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from email.utils import parsedate_to_datetime
@@ -229,9 +229,19 @@ class Adapter(abc.ABC):
         )
 
     async def send(
-        self, client: httpx.AsyncClient, method: str, url: str, **kwargs: Any
+        self,
+        client: httpx.AsyncClient,
+        method: str,
+        url: str,
+        *,
+        readable: Collection[int] = (),
+        **kwargs: Any,
     ) -> httpx.Response:
-        """Send a request, turning transport failures and HTTP errors into typed errors."""
+        """Send a request, turning transport failures and HTTP errors into typed errors.
+
+        Statuses in ``readable`` come back to be read instead of raising: on some interfaces
+        a 404 or 409 is an answer ("no such key", "key used for another request").
+        """
         try:
             response = await client.request(method, url, **kwargs)
         except httpx.TimeoutException as exc:
@@ -250,7 +260,8 @@ class Adapter(abc.ABC):
                 f"({type(exc).__name__})",
                 code="malformed_encoding",
             ) from exc
-        check_status(response, self.institution.name)
+        if response.status_code not in readable:
+            check_status(response, self.institution.name)
         return response
 
     def __repr__(self) -> str:
@@ -271,15 +282,20 @@ class ResultCodes:
     rejected: Mapping[str, str] = field(default_factory=dict)
     busy: frozenset[str] = frozenset()
 
-    def check(self, code: str, message: str | None, institution: str) -> None:
-        """Return quietly for an answer; raise the typed error any other code stands for."""
+    def check(
+        self, code: str, message: str | None, institution: str, *, subject: str = "inquiry"
+    ) -> None:
+        """Return quietly for an answer; raise the typed error any other code stands for.
+
+        ``subject`` names what was refused in the message ("inquiry", "control request").
+        """
         if code in self.answered:
             return
         said = f": {message}" if message else ""
         tag = f"{self.prefix}_{code}"
         if code in self.rejected:
             raise InstitutionRejected(
-                f"{institution} refused the inquiry ({self.rejected[code]}){said}", code=tag
+                f"{institution} refused the {subject} ({self.rejected[code]}){said}", code=tag
             )
         if code in self.busy:
             raise InstitutionUnavailable(f"{institution} is busy{said}", code=tag)

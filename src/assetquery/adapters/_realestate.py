@@ -26,6 +26,32 @@ Answer::
 
 Result codes: 0000 found, 0001 nothing registered, 1001 bad request, 1002 credentials,
 1003 not permitted, 9001 busy (retryable); anything else is the registry's own failure.
+
+Control actions (查封, 续封, 解封), ``POST {control_path}`` (default
+``/bdc/judicial/control``)::
+
+    <KzRequest>
+      <Ywh>idempotency key</Ywh> <Czlx>CF seal | XF renew | JF release</Czlx>
+      <Ah>case number</Ah> <Fy>court</Fy> <Cbr>operator</Cbr> <Wh>assistance notice number</Wh>
+      <Qlr><Mc/><Zjlx/><Zjh/></Qlr> <Bdcdyh>unit number</Bdcdyh>
+      <Hcf>1 live seal (活查封) | 0</Hcf> <Ykzbh>registry id of the seal acted on</Ykzbh>
+      <Jssj>requested end YYYYMMDD</Jssj>                 (Ykzbh and Jssj when given)
+    </KzRequest>
+
+Answer (like every answer, possibly GBK)::
+
+    <KzResponse>
+      <Head><Ywh/><Jgdm/><Jgxx/><Cxsj/></Head>
+      <Kz><Kzbh>registry id of the control or operation</Kzbh> <Czlx/>
+          <Zt>SL received | YX effective | LH waiting | JC released | SX lapsed | JJ refused</Zt>
+          <Qssj>effective YYYYMMDD</Qssj> <Jssj>end YYYYMMDD</Jssj>
+          <Lhsx>waiting-line position</Lhsx> <Sm>message, the reason of a refusal</Sm></Kz>
+    </KzResponse>
+
+A renewal or release has its own ``Kzbh`` and is ``YX`` once done; a renewal's ``Jssj`` is
+the seal's new end. Status, ``POST {control_path}/status`` with ``<KzCx><Ywh>key</Ywh></KzCx>``:
+the same answer, or result code 0001 when the registry never received the key. Result code
+1009 (with HTTP 409): the key was used for a different request.
 """
 
 from __future__ import annotations
@@ -38,6 +64,7 @@ from xml.etree.ElementTree import Element, SubElement, tostring
 import httpx
 
 from .._errors import (
+    InstitutionRejected,
     InvalidInput,
     MalformedResponse,
 )
@@ -52,7 +79,16 @@ from .._models import (
     Provenance,
 )
 from .._time import shanghai_datetime
-from ._base import Adapter, InquiryAnswer, InquiryRequest, Operation, ResultCodes
+from ._base import (
+    Adapter,
+    ControlRequest,
+    ControlState,
+    ControlStatus,
+    InquiryAnswer,
+    InquiryRequest,
+    Operation,
+    ResultCodes,
+)
 from ._wire import XmlFields, xml_body
 
 __all__ = ["RealEstateRegistryAdapter"]
@@ -64,23 +100,134 @@ _CODES = ResultCodes(
     rejected={"1001": "bad request", "1002": "credentials refused", "1003": "not permitted"},
     busy=frozenset({"9001"}),
 )
+_CONTROL_CODES = ResultCodes(
+    prefix="registry",
+    answered=frozenset({"0000"}),
+    rejected={
+        "1001": "bad request",
+        "1002": "credentials refused",
+        "1003": "not permitted",
+    },
+    busy=frozenset({"9001"}),
+)
+_NO_SUCH_ACTION = "0001"
+_CONFLICT = "1009"
 _SOLE, _JOINT = "单独所有", "共同共有"
 _WAITING_SEAL = "轮候查封"
+_OPERATIONS = {Operation.SEAL: "CF", Operation.RENEW: "XF", Operation.RELEASE: "JF"}
+_CONTROL_STATES = {
+    "SL": ControlState.RECEIVED,
+    "YX": ControlState.EFFECTIVE,
+    "LH": ControlState.WAITING,
+    "JC": ControlState.RELEASED,
+    "SX": ControlState.LAPSED,
+    "JJ": ControlState.REJECTED,
+}
+_XML = {"content-type": "application/xml; charset=utf-8"}
 
 
 class RealEstateRegistryAdapter(Adapter):
     name: ClassVar[str] = "realestate"
-    capabilities = frozenset({Operation.INQUIRY})
+    capabilities = frozenset(
+        {Operation.INQUIRY, Operation.SEAL, Operation.RENEW, Operation.RELEASE, Operation.STATUS}
+    )
     asset_kinds = frozenset({AssetKind.REAL_ESTATE.value})
+
+    @property
+    def _control_path(self) -> str:
+        return str(self.institution.options.get("control_path", "/bdc/judicial/control"))
+
+    async def submit(self, client: httpx.AsyncClient, request: ControlRequest) -> ControlStatus:
+        operation = _OPERATIONS.get(request.operation)
+        if operation is None:
+            return await super().submit(client, request)  # refuses: not offered here
+        if request.asset_kind not in self.asset_kinds:
+            raise InstitutionRejected(
+                f"{self.institution.name} holds no {request.asset_kind} assets for this adapter "
+                "to act on",
+                code="unsupported_operation",
+            )
+        root = Element("KzRequest")
+        SubElement(root, "Ywh").text = request.idempotency_key
+        SubElement(root, "Czlx").text = operation
+        SubElement(root, "Ah").text = request.case.number
+        SubElement(root, "Fy").text = request.case.court or ""
+        SubElement(root, "Cbr").text = request.case.operator
+        SubElement(root, "Wh").text = request.case.enforcement_document or ""
+        _holder(root, request.party.name, request.party.kind, request.party.id_number)
+        SubElement(root, "Bdcdyh").text = request.asset_identifier
+        SubElement(root, "Hcf").text = "1" if request.live_seal else "0"
+        if request.target is not None:
+            SubElement(root, "Ykzbh").text = request.target
+        if request.ends_on is not None:
+            SubElement(root, "Jssj").text = f"{request.ends_on:%Y%m%d}"
+        return await self._exchange(client, self._control_path, root, request, lookup=False)
+
+    async def control_status(
+        self, client: httpx.AsyncClient, request: ControlRequest
+    ) -> ControlStatus:
+        root = Element("KzCx")
+        SubElement(root, "Ywh").text = request.idempotency_key
+        path = self._control_path.rstrip("/") + "/status"
+        return await self._exchange(client, path, root, request, lookup=True)
+
+    async def _exchange(
+        self,
+        client: httpx.AsyncClient,
+        path: str,
+        root: Element,
+        request: ControlRequest,
+        *,
+        lookup: bool,
+    ) -> ControlStatus:
+        body: bytes = tostring(root, encoding="utf-8", xml_declaration=True)
+        name = self.institution.name
+        try:
+            response = await self.send(client, "POST", path, content=body, headers=_XML)
+        except InstitutionRejected as exc:
+            if exc.code == "http_409":
+                raise _conflict(name) from None
+            raise
+        answer = xml_body(response, name)
+        if answer.tag != "KzResponse":
+            raise MalformedResponse(
+                f"{name} answered <{answer.tag}> instead of <KzResponse>", code="unexpected_shape"
+            )
+        head = answer.child("Head")
+        code = head.text("Jgdm")
+        said = head.opt_text("Jgxx")
+        if lookup and code == _NO_SUCH_ACTION:
+            return ControlStatus(ControlState.UNKNOWN)
+        if code == _CONFLICT:
+            raise _conflict(name)
+        _CONTROL_CODES.check(code, said, name, subject="control request")
+        ywh = head.opt_text("Ywh")
+        if ywh is not None and ywh != request.idempotency_key:
+            raise MalformedResponse(
+                f"{name} answered about another control action (field {head.path}/Ywh differs)",
+                code="unexpected_shape",
+            )
+        control = answer.child("Kz")
+        state = _CONTROL_STATES.get(control.text("Zt"))
+        if state is None:
+            raise MalformedResponse(
+                f"field {control.path}/Zt is not a known control state", code="unexpected_shape"
+            )
+        return ControlStatus(
+            state=state,
+            reference=(
+                control.opt_text("Kzbh") if state is ControlState.REJECTED else control.text("Kzbh")
+            ),
+            effective_on=control.opt_day("Qssj"),
+            ends_on=control.opt_day("Jssj"),
+            waiting_position=control.opt_position("Lhsx"),
+            message=control.opt_text("Sm"),
+        )
 
     async def inquire(self, client: httpx.AsyncClient, request: InquiryRequest) -> InquiryAnswer:
         path = str(self.institution.options.get("path", "/bdc/judicial/query"))
         response = await self.send(
-            client,
-            "POST",
-            path,
-            content=_request_xml(request),
-            headers={"content-type": "application/xml; charset=utf-8"},
+            client, "POST", path, content=_request_xml(request), headers=_XML
         )
         root = xml_body(response, self.institution.name)
         if root.tag != "CxResponse":
@@ -163,12 +310,24 @@ def _request_xml(request: InquiryRequest) -> bytes:
     SubElement(root, "Ah").text = request.case.number
     SubElement(root, "Fy").text = request.case.court or ""
     SubElement(root, "Cbr").text = request.case.operator
-    holder = SubElement(root, "Qlr")
-    SubElement(holder, "Mc").text = request.party.name
-    SubElement(holder, "Zjlx").text = _ID_TYPE[request.party.kind]
-    SubElement(holder, "Zjh").text = request.party.id_number
+    _holder(root, request.party.name, request.party.kind, request.party.id_number)
     body: bytes = tostring(root, encoding="utf-8", xml_declaration=True)
     return body
+
+
+def _holder(root: Element, name: str, kind: PartyKind, id_number: str) -> None:
+    holder = SubElement(root, "Qlr")
+    SubElement(holder, "Mc").text = name
+    SubElement(holder, "Zjlx").text = _ID_TYPE[kind]
+    SubElement(holder, "Zjh").text = id_number
+
+
+def _conflict(institution: str) -> InstitutionRejected:
+    return InstitutionRejected(
+        f"{institution} refused the control action: its idempotency key was used for a "
+        "different request",
+        code="idempotency_conflict",
+    )
 
 
 def _timestamp(head: XmlFields) -> datetime:

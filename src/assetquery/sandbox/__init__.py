@@ -7,10 +7,17 @@ library's embedded default) or over HTTP with :func:`serve`. Its knobs
 fictional parties, tagged by the messy cases they show, so tests can find one::
 
     party = dataset().find("co_owned")[0]
+
+The institutions also take control actions (freeze, seal, deduct, renew, release) over the
+same data, and :class:`SandboxAdmin` (``sandbox_admin(app)``, or HTTP under
+``/sandbox-admin``) plays the other courts: it releases their controls, disposes of assets
+and lists what was applied.
 """
 
+from ._admin import SandboxAdmin, sandbox_admin
 from ._app import create_app
 from ._config import InstitutionProfile, SandboxConfig
+from ._controls import ControlView
 from ._data import (
     TAGS,
     BankAccount,
@@ -30,11 +37,13 @@ __all__ = [
     "TAGS",
     "BankAccount",
     "Control",
+    "ControlView",
     "Dataset",
     "FundAccount",
     "InstitutionProfile",
     "Mortgage",
     "RealEstateUnit",
+    "SandboxAdmin",
     "SandboxConfig",
     "SandboxParty",
     "UnitOwner",
@@ -42,5 +51,6 @@ __all__ = [
     "dataset",
     "institutions",
     "institutions_toml",
+    "sandbox_admin",
     "serve",
 ]

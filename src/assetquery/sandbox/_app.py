@@ -1,4 +1,5 @@
-"""The sandbox ASGI app: the four simulated institutions under their URL prefixes."""
+"""The sandbox ASGI app: the four simulated institutions under their URL prefixes, and the
+admin routes under ``/sandbox-admin``."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from ._admin import ADMIN_PREFIX, SandboxAdmin
 from ._banks import Bank, TicketBank
 from ._config import SandboxConfig
+from ._controls import ControlBook
 from ._faults import FaultPlan
 from ._fund import FundCentre
 from ._generate import dataset
@@ -26,6 +29,9 @@ _HEALTH = "/health"
 
 
 class _Service(Protocol):
+    @property
+    def book(self) -> ControlBook: ...
+
     def routes(self) -> list[BaseRoute]: ...
 
 
@@ -34,7 +40,8 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
 
     Serve it in process with ``httpx.ASGITransport(app)`` or over HTTP with uvicorn (see
     :func:`serve`); :func:`institutions` gives the matching configuration. ``GET /health``
-    answers without a token.
+    answers without a token. ``app.state.admin`` (or :func:`sandbox_admin`) is the
+    :class:`SandboxAdmin` of the app's control state, also served under ``/sandbox-admin``.
     """
     config = config or SandboxConfig()
     data = dataset(config.seed)
@@ -42,11 +49,20 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
     def faults(institution_id: str) -> FaultPlan:
         return FaultPlan(config.seed, institution_id, config.profile(institution_id))
 
+    def delay(institution_id: str) -> float:
+        return config.profile(institution_id).control_feedback_delay
+
     west = config.profile("bank-west")
     services: dict[str, _Service] = {
-        "registry": Registry(data, faults("registry")),
-        "fund": FundCentre(data, faults("fund")),
-        "bank-east": Bank("bank-east", data, faults("bank-east")),
+        "registry": Registry(data, faults("registry"), control_feedback_delay=delay("registry")),
+        "fund": FundCentre(data, faults("fund"), control_feedback_delay=delay("fund")),
+        "bank-east": Bank(
+            "bank-east",
+            data,
+            faults("bank-east"),
+            control_prefix="BE",
+            control_feedback_delay=delay("bank-east"),
+        ),
         "bank-west": TicketBank(
             "bank-west",
             data,
@@ -54,15 +70,21 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
             feedback_delay=west.feedback_delay,
             poll_after_seconds=west.poll_after_seconds,
             states_local_currency=False,
+            reports_end_dates=False,  # the court must work out when its freezes end
+            control_prefix="BW",
+            control_feedback_delay=west.control_feedback_delay,
         ),
     }
+    admin = SandboxAdmin({i.id: services[i.id].book for i in INSTITUTIONS})
     routes: list[BaseRoute] = [Route(_HEALTH, _health, methods=["GET"])]
     routes += [Mount(i.prefix, routes=services[i.id].routes()) for i in INSTITUTIONS]
+    routes.append(Mount(ADMIN_PREFIX, routes=admin.routes()))
     middleware = (
         [Middleware(_RequireToken, token=config.require_token)] if config.require_token else []
     )
     app = Starlette(routes=routes, middleware=middleware)
     app.state.sandbox_config = config
+    app.state.admin = admin
     return app
 
 

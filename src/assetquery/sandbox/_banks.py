@@ -4,6 +4,13 @@
 :class:`Bank` answers at once (HTTP 200, ``COMPLETED``); a :class:`TicketBank` hands out a
 ticket (HTTP 202, ``ACCEPTED``) and answers ``GET /api/judicial/v2/inquiries/{ticket}`` with
 ``PROCESSING`` until its feedback delay has passed. An unreadable request gets HTTP 400.
+
+Control actions, ``POST /api/judicial/v2/controls`` and their status,
+``GET /api/judicial/v2/controls?idempotencyKey=...``, as the ``bank`` adapter's module
+documents, applied by a :class:`~assetquery.sandbox._controls.ControlBook`. Both banks answer
+control actions at once; ``reports_end_dates=False`` imitates a bank (``bank-west``) that
+leaves ``endDate`` out of its answers, so the court must work out the end itself.
+Inquiries show the accounts as the controls left them.
 """
 
 from __future__ import annotations
@@ -12,21 +19,50 @@ import asyncio
 import hashlib
 import json
 from collections import OrderedDict
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from ._controls import (
+    Act,
+    ActionRequest,
+    Asset,
+    ControlBook,
+    Entry,
+    IdempotencyConflict,
+    Rules,
+    State,
+)
 from ._data import BankAccount, Control, Dataset, SandboxParty
 from ._faults import FaultPlan
-from ._http import respond, shanghai_now
+from ._http import respond, respond_applying, shanghai_now
 
 __all__ = ["Bank", "TicketBank"]
 
 _PATH = "/api/judicial/v2/inquiries"
+_CONTROLS_PATH = "/api/judicial/v2/controls"
 _ID_TYPES = {"RESIDENT_ID", "USCC"}
+_OPERATIONS = {
+    "FREEZE": Act.FREEZE,
+    "DEDUCT": Act.DEDUCT,
+    "CONTINUE_FREEZE": Act.RENEW,
+    "UNFREEZE": Act.RELEASE,
+}
+_WIRE_OPERATIONS = {act: name for name, act in _OPERATIONS.items()}
+_WIRE_STATES = {
+    State.RECEIVED: "ACCEPTED",
+    State.EFFECTIVE: "EFFECTIVE",
+    State.WAITING: "WAITING",
+    State.REJECTED: "REJECTED",
+    State.RELEASED: "RELEASED",
+    State.LAPSED: "LAPSED",
+}
 
 #: Tickets a ticket bank remembers: a batch of 100,000 lookups fits, memory stays bounded.
 REMEMBERED_TICKETS = 200_000
@@ -52,14 +88,89 @@ class Bank:
         faults: FaultPlan,
         *,
         states_local_currency: bool = True,
+        reports_end_dates: bool = True,
+        control_prefix: str = "BK",
+        control_feedback_delay: float = 0.0,
     ) -> None:
         self.institution_id = institution_id
         self._data = data
         self._faults = faults
         self._states_local_currency = states_local_currency
+        self.book = ControlBook(
+            institution_id,
+            seed=data.seed,
+            prefix=control_prefix,
+            rules=Rules(control=Act.FREEZE, legal_years=1, reports_end_dates=reports_end_dates),
+            resolve=_account_finder(data, institution_id),
+            feedback_delay=control_feedback_delay,
+        )
 
     def routes(self) -> list[BaseRoute]:
-        return [Route(_PATH, self.inquire, methods=["POST"])]
+        return [
+            Route(_PATH, self.inquire, methods=["POST"]),
+            Route(_CONTROLS_PATH, self.controls, methods=["GET", "POST"]),
+        ]
+
+    async def controls(self, request: Request) -> Response:
+        if request.method == "GET":
+            return await self.control_status(request)
+        return await self.submit(request)
+
+    async def submit(self, request: Request) -> Response:
+        action = _read_control(await request.body())
+        if isinstance(action, str):
+            return _error(400, "INVALID_REQUEST", action)
+        return await respond_applying(
+            self._faults.decide(action.key, control=True), lambda: self._apply(action)
+        )
+
+    def _apply(self, action: ActionRequest) -> tuple[Response, bool]:
+        try:
+            entry, applied = self.book.submit(action)
+        except IdempotencyConflict:
+            conflict = _error(
+                409, "IDEMPOTENCY_CONFLICT", "idempotencyKey was used for a different request"
+            )
+            return conflict, False
+        return JSONResponse(self._control(entry)), applied
+
+    async def control_status(self, request: Request) -> Response:
+        key = request.query_params.get("idempotencyKey", "").strip()
+        if not key:
+            return _error(400, "INVALID_REQUEST", "idempotencyKey is required")
+        return await respond(self._faults.decide(f"status:{key}"), lambda: self._status(key))
+
+    def _status(self, key: str) -> Response:
+        entry = self.book.find(key)
+        if entry is None:
+            return _error(404, "NOT_FOUND", "no control action with this idempotencyKey")
+        return JSONResponse(self._control(entry))
+
+    def _control(self, entry: Entry) -> dict[str, Any]:
+        state = self.book.reported_state(entry)
+        encoded: dict[str, Any] = {
+            "controlId": entry.id,
+            "idempotencyKey": entry.key,
+            "operation": _WIRE_OPERATIONS[entry.act],
+            "state": _WIRE_STATES[state],
+            "effectiveDate": None,
+            "endDate": None,
+            "amount": None,
+            "queue": None,
+            "targetControlId": entry.target,
+            "message": "已受理，正在办理" if state is State.RECEIVED else entry.message,
+        }
+        if state is State.RECEIVED:
+            return encoded
+        if entry.effective_on is not None:
+            encoded["effectiveDate"] = entry.effective_on.isoformat()
+        if entry.ends_on is not None and self.book.reports_end(entry):
+            encoded["endDate"] = entry.ends_on.isoformat()
+        if entry.amount is not None and state is not State.WAITING:
+            encoded["amount"] = f"{entry.amount:.2f}"
+            encoded["currency"] = entry.currency
+        encoded["queue"] = self.book.position(entry)
+        return encoded
 
     async def inquire(self, request: Request) -> Response:
         inquiry = _read(await request.body())
@@ -84,6 +195,10 @@ class Bank:
         }
 
     def _account(self, account: BankAccount, holder: str) -> dict[str, Any]:
+        current = self.book.current(account.account_number)
+        if current is not None:  # as the controls left it
+            assert current.balance is not None
+            account = replace(account, balance=current.balance, holds=self.book.holds(current))
         encoded: dict[str, Any] = {
             "accountNo": account.account_number,
             "accountName": holder,
@@ -127,8 +242,19 @@ class TicketBank(Bank):
         feedback_delay: float,
         poll_after_seconds: int,
         states_local_currency: bool = True,
+        reports_end_dates: bool = True,
+        control_prefix: str = "BK",
+        control_feedback_delay: float = 0.0,
     ) -> None:
-        super().__init__(institution_id, data, faults, states_local_currency=states_local_currency)
+        super().__init__(
+            institution_id,
+            data,
+            faults,
+            states_local_currency=states_local_currency,
+            reports_end_dates=reports_end_dates,
+            control_prefix=control_prefix,
+            control_feedback_delay=control_feedback_delay,
+        )
         self._feedback_delay = feedback_delay
         self._poll_after = poll_after_seconds
         self._salt = f"{data.seed}:{institution_id}:"
@@ -201,6 +327,114 @@ def _read(body: bytes) -> _Inquiry | str:
     if fields["subject.idType"] not in _ID_TYPES:
         return "subject.idType must be RESIDENT_ID or USCC"
     return _Inquiry(str(fields["requestId"]).strip(), str(fields["subject.idNo"]).strip())
+
+
+def _read_control(body: bytes) -> ActionRequest | str:
+    """The control action, or what is wrong with the request."""
+    try:
+        payload = json.loads(body)
+    except (ValueError, RecursionError):
+        return "the request body is not valid JSON"
+    if not isinstance(payload, dict):
+        return "the request body must be a JSON object"
+    subject = payload.get("subject")
+    if not isinstance(subject, dict):
+        return "subject is missing"
+    required = {
+        "idempotencyKey": payload.get("idempotencyKey"),
+        "operation": payload.get("operation"),
+        "caseNo": payload.get("caseNo"),
+        "accountNo": payload.get("accountNo"),
+        "subject.name": subject.get("name"),
+        "subject.idType": subject.get("idType"),
+        "subject.idNo": subject.get("idNo"),
+    }
+    missing = [key for key, value in required.items() if not _filled(value)]
+    if missing:
+        return f"missing or empty: {', '.join(missing)}"
+    optional = ("court", "officer", "document", "targetControlId", "currency", "amount", "endDate")
+    wrong = [key for key in optional if not isinstance(payload.get(key), str | None)]
+    if wrong:
+        return f"not a string: {', '.join(wrong)}"
+    operation = _OPERATIONS.get(str(required["operation"]).strip())
+    if operation is None:
+        return "operation must be FREEZE, DEDUCT, CONTINUE_FREEZE or UNFREEZE"
+    if required["subject.idType"] not in _ID_TYPES:
+        return "subject.idType must be RESIDENT_ID or USCC"
+    amount = _amount(payload.get("amount"))
+    if isinstance(amount, str):
+        return amount
+    ends_on: date | None = None
+    if payload.get("endDate"):
+        try:
+            ends_on = datetime.strptime(payload["endDate"], "%Y-%m-%d").date()  # noqa: DTZ007
+        except ValueError:
+            return "endDate must be a date YYYY-MM-DD"
+    return ActionRequest(
+        key=str(required["idempotencyKey"]).strip(),
+        act=operation,
+        court=_text(payload.get("court")),
+        case_number=str(required["caseNo"]).strip(),
+        document=_text(payload.get("document")),
+        subject_id=str(required["subject.idNo"]).strip().upper(),
+        asset=str(required["accountNo"]).strip(),
+        amount=amount,
+        currency=_text(payload.get("currency")).upper() or None,
+        target=_text(payload.get("targetControlId")) or None,
+        ends_on=ends_on,
+    )
+
+
+def _filled(value: object) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def _text(value: object) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _amount(value: object) -> Decimal | str | None:
+    """A decimal-string amount with at most two decimals, or what is wrong with it."""
+    if value is None or value == "":
+        return None
+    try:
+        amount = Decimal(str(value).strip())
+    except InvalidOperation:
+        return "amount must be a decimal string such as 1234.50"
+    exponent = amount.as_tuple().exponent
+    if not amount.is_finite() or (isinstance(exponent, int) and exponent < -2):
+        return "amount must be a decimal string with at most two decimals"
+    return amount
+
+
+def _account_finder(
+    data: Dataset, institution_id: str
+) -> Callable[[str], tuple[Asset, tuple[Control, ...]] | None]:
+    """Finds an account at this bank by number, with the holds other courts put on it."""
+    index: dict[str, tuple[BankAccount, str]] | None = None
+
+    def find(number: str) -> tuple[Asset, tuple[Control, ...]] | None:
+        nonlocal index
+        if index is None:
+            index = {
+                account.account_number: (account, party.id_number)
+                for party in data
+                for account in party.accounts_at(institution_id)
+            }
+        found = index.get(number)
+        if found is None:
+            return None
+        account, owner = found
+        asset = Asset(
+            identifier=number,
+            owners=frozenset({owner}),
+            balance=account.balance,
+            currency=account.currency,
+            closed=account.status == "CLOSED",
+        )
+        return asset, account.holds
+
+    return find
 
 
 def _error(status: int, code: str, message: str) -> Response:

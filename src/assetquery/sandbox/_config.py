@@ -29,9 +29,16 @@ class InstitutionProfile(BaseModel):
     * ``error_rate``: HTTP 500.
     * ``timeout_rate``: hang for ``hang_seconds`` before answering normally.
     * ``malformed_rate``: HTTP 200 with a truncated body or an unrelated page.
+    * ``apply_then_timeout_rate`` (control submissions only): the action *is* applied, then
+      the answer hangs ``hang_seconds``, so the client times out not knowing it was applied.
+      A repeated submission of an action already applied answers normally (it applies
+      nothing). Inquiries and status queries never meet this fault.
 
     ``feedback_delay`` and ``poll_after_seconds`` apply to an institution that answers with a
     ticket (``bank-west``): seconds until the answer is ready, and the wait it advises.
+    ``control_feedback_delay``: seconds (event-loop clock) during which a control action
+    just submitted is reported as received (``RECEIVED``) before its outcome shows; 0, the
+    default, reports the outcome at once.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -43,22 +50,26 @@ class InstitutionProfile(BaseModel):
     error_rate: _Rate = 0.0
     timeout_rate: _Rate = 0.0
     malformed_rate: _Rate = 0.0
+    apply_then_timeout_rate: _Rate = 0.0
     hang_seconds: float = Field(default=30.0, ge=0.0)
     busy_code_share: _Rate = 0.0
     feedback_delay: float = Field(default=0.5, ge=0.0)
     poll_after_seconds: int = Field(default=1, ge=0)
+    control_feedback_delay: float = Field(default=0.0, ge=0.0)
 
     @model_validator(mode="after")
     def _rates_fit(self) -> Self:
-        if self.fault_rate > 1.0 + 1e-9:  # a sum of decimal fractions may overshoot 1 a little
-            raise ValueError(
-                f"the fault rates add up to {self.fault_rate:g}; at most 1 is possible"
-            )
+        total = self.fault_rate + self.apply_then_timeout_rate
+        if total > 1.0 + 1e-9:  # a sum of decimal fractions may overshoot 1 a little
+            raise ValueError(f"the fault rates add up to {total:g}; at most 1 is possible")
         return self
 
     @property
     def fault_rate(self) -> float:
-        """The probability that a request meets some fault."""
+        """The probability that a request meets some fault.
+
+        Control submissions may also meet ``apply_then_timeout_rate``, which is not included.
+        """
         return (
             self.busy_rate
             + self.throttle_rate

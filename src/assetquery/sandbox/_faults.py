@@ -3,6 +3,9 @@
 A decision depends only on the seed, the institution, the request's own id and how many times
 this app has seen that id, so the same run of requests meets the same faults whatever order
 concurrent requests arrive in, and a retry (the same id again) gets a fresh draw.
+
+Control submissions draw the same way, and may also meet :attr:`Fault.APPLY_THEN_TIMEOUT`
+(in a band of the draw after the other faults, so adding it changes no other decision).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ class Fault(StrEnum):
     ERROR = "error"
     TIMEOUT = "timeout"
     MALFORMED = "malformed"
+    APPLY_THEN_TIMEOUT = "apply_then_timeout"  # control submissions only
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,13 +39,15 @@ class Decision:
 
     ``delay`` is the wait before answering (for a timeout, the hang included);
     ``busy_code`` says a busy answer is given in the institution's own envelope where it has
-    one; ``truncate`` says a malformed body is the real one cut short, else an unrelated page.
+    one; ``truncate`` says a malformed body is the real one cut short, else an unrelated page;
+    ``hang_after`` is the wait after a control action was applied and before its answer.
     """
 
     fault: Fault | None = None
     delay: float = 0.0
     busy_code: bool = False
     truncate: bool = False
+    hang_after: float = 0.0
 
 
 class FaultPlan:
@@ -51,22 +57,32 @@ class FaultPlan:
         self._prefix = f"{seed}:{institution_id}:"
         self._profile = profile
         self._thresholds = _cumulative(profile)
+        applied_limit = profile.fault_rate + profile.apply_then_timeout_rate
+        self._control_thresholds = [*self._thresholds, (Fault.APPLY_THEN_TIMEOUT, applied_limit)]
         # Without random knobs every decision is the same: skip the draws and the bookkeeping.
         self._fixed = (
             Decision(delay=profile.latency)
-            if profile.fault_rate == 0 and profile.jitter == 0
+            if profile.fault_rate == 0
+            and profile.apply_then_timeout_rate == 0
+            and profile.jitter == 0
             else None
         )
         self._seen: OrderedDict[str, int] = OrderedDict()
 
-    def decide(self, request_id: str) -> Decision:
+    def decide(self, request_id: str, *, control: bool = False) -> Decision:
+        """The fate of one request.
+
+        ``control`` marks a control submission: it may also be applied and then left
+        unanswered (:attr:`Fault.APPLY_THEN_TIMEOUT`).
+        """
         if self._fixed is not None:
             return self._fixed
         rng = random.Random(f"{self._prefix}{request_id}:{self._count(request_id)}")
         profile = self._profile
         draw, jitter, detail = rng.random(), rng.random(), rng.random()
         delay = profile.latency + profile.jitter * jitter
-        fault = next((f for f, limit in self._thresholds if draw < limit), None)
+        thresholds = self._control_thresholds if control else self._thresholds
+        fault = next((f for f, limit in thresholds if draw < limit), None)
         if fault is Fault.TIMEOUT:
             delay += profile.hang_seconds
         return Decision(
@@ -74,6 +90,7 @@ class FaultPlan:
             delay=delay,
             busy_code=fault is Fault.BUSY and detail < profile.busy_code_share,
             truncate=fault is Fault.MALFORMED and detail < 0.5,
+            hang_after=profile.hang_seconds if fault is Fault.APPLY_THEN_TIMEOUT else 0.0,
         )
 
     def _count(self, request_id: str) -> int:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 
 from starlette.responses import PlainTextResponse, Response
 
 from .._time import SHANGHAI
 from ._faults import Decision, Fault
 
-__all__ = ["respond", "shanghai_now"]
+__all__ = ["respond", "respond_applying", "shanghai_now", "shanghai_today"]
 
 # What a proxy in front of an institution sends when the service behind it is gone; also
 # not well-formed XML (unclosed elements), so it is garbage to every adapter.
@@ -24,6 +24,11 @@ _GARBAGE = (
 def shanghai_now() -> datetime:
     """Institutions stamp their answers with Beijing time."""
     return datetime.now(SHANGHAI)
+
+
+def shanghai_today() -> date:
+    """Today's date in Beijing: the day institutions date their controls with."""
+    return shanghai_now().date()
 
 
 async def respond(
@@ -52,6 +57,29 @@ async def respond(
             return _garbled(answer(), truncate=decision.truncate)
         case _:  # no fault, or a timeout that has been waited out
             return answer()
+
+
+async def respond_applying(
+    decision: Decision,
+    handle: Callable[[], tuple[Response, bool]],
+    busy: Callable[[], Response] | None = None,
+) -> Response:
+    """Like :func:`respond`, for a control submission: ``handle()`` applies the action and
+    returns its answer and whether it applied anything new.
+
+    Busy, throttled and failed requests apply nothing. With :attr:`Fault.APPLY_THEN_TIMEOUT`
+    the action is applied at once and the answer then hangs for ``decision.hang_after``
+    seconds; a client that gives up first never learns the outcome. A duplicate (nothing
+    new applied) is answered without the hang.
+    """
+    if decision.fault is not Fault.APPLY_THEN_TIMEOUT:
+        return await respond(decision, lambda: handle()[0], busy)
+    if decision.delay > 0:
+        await asyncio.sleep(decision.delay)
+    response, applied = handle()
+    if applied and decision.hang_after > 0:
+        await asyncio.sleep(decision.hang_after)
+    return response
 
 
 def _garbled(response: Response, *, truncate: bool) -> Response:

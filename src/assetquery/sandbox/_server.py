@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 
 __all__ = ["MissingUvicorn", "serve"]
 
+#: Seconds a stopping server waits for requests still running (a hanging fault) to finish.
+_GRACEFUL_SHUTDOWN = 1
+
 
 class MissingUvicorn(ConfigurationError, ImportError):
     """uvicorn (the ``sandbox`` extra) is not installed: an install problem, said plainly."""
@@ -68,8 +71,16 @@ def _server(app: Starlette, *, on_ready: Callable[[], None]) -> uvicorn.Server:
             if self.started:
                 on_ready()
 
-    # Warnings only: a sandbox serving a batch would otherwise log every request.
-    return Announcing(uvicorn.Config(app, log_level="warning", access_log=False))
+    # Warnings only: a sandbox serving a batch would otherwise log every request. Answers
+    # left hanging on purpose (timeout faults) must not hold up the exit for long.
+    return Announcing(
+        uvicorn.Config(
+            app,
+            log_level="warning",
+            access_log=False,
+            timeout_graceful_shutdown=_GRACEFUL_SHUTDOWN,
+        )
+    )
 
 
 def _bind(host: str, port: int) -> socket.socket:

@@ -1,0 +1,38 @@
+"""The control-action ledger: freeze, seal, deduct, renew and release, tracked until closed.
+
+See ``docs/actions.md``. ``ActionLedger(store, dispatcher)`` is the entry point; the rest
+are the values it takes and returns.
+"""
+
+from ._actions import (
+    ActionKind,
+    ActionState,
+    ControlAction,
+    IllegalTransition,
+    OverControl,
+    Transition,
+    WithdrawalCondition,
+)
+from ._ledger import ActionLedger, DueControl, SyncChange
+from ._planner import FreezePlan, PlannedControl, plan_controls
+from ._rules import RulePack, control_end, load_rule_pack, renewal_deadline
+
+__all__ = [
+    "ActionKind",
+    "ActionLedger",
+    "ActionState",
+    "ControlAction",
+    "DueControl",
+    "FreezePlan",
+    "IllegalTransition",
+    "OverControl",
+    "PlannedControl",
+    "RulePack",
+    "SyncChange",
+    "Transition",
+    "WithdrawalCondition",
+    "control_end",
+    "load_rule_pack",
+    "plan_controls",
+    "renewal_deadline",
+]
