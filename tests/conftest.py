@@ -15,6 +15,15 @@ from stdnum.cn import ric, uscc
 from assetquery import Case, Party
 
 
+@pytest.fixture(autouse=True)
+def _store_in_tmp(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Commands that record to the default store write to a temporary one, never ./."""
+    folder = tmp_path_factory.mktemp("default-store")
+    monkeypatch.setenv("ASSETQUERY_STORE", f"sqlite:///{folder / 'assetquery.db'}")
+
+
 def resident_id(body17: str) -> str:
     """A resident ID with the right check digit for a 17-digit body."""
     return body17 + ric.calc_check_digit(body17 + "0")

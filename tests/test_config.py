@@ -101,3 +101,27 @@ def test_not_toml_and_missing_file(tmp_path: Path) -> None:
         load_settings(write(tmp_path, "[[institutions]\nid="))
     with pytest.raises(ConfigurationError, match="cannot be read"):
         load_settings(tmp_path / "missing.toml")
+
+
+def test_relative_paths_are_relative_to_the_file(tmp_path: Path) -> None:
+    folder = tmp_path / "deploy"
+    folder.mkdir()
+    (folder / "institutions.toml").write_text(
+        'rules = "rules/china.toml"\ncalendar = ["holidays"]\n'
+        + VALID.replace('token_env = "ICBC_TOKEN"', 'token_file = "secrets/icbc.token"'),
+        encoding="utf-8",
+    )
+    settings = load_settings(folder / "institutions.toml")
+    assert settings.rules == folder / "rules" / "china.toml"
+    assert settings.calendar == (folder / "holidays",)
+    assert settings.institutions[0].auth.token_file == folder / "secrets" / "icbc.token"
+
+
+def test_institution_deadlines_are_configurable(tmp_path: Path) -> None:
+    text = VALID + "[institutions.sla]\ninquiry = { hours = 12 }\nfreeze = { working_days = 2 }\n"
+    (bank,) = load_settings(write(tmp_path, text)).institutions
+    assert str(bank.sla["inquiry"]) == "12 h" and str(bank.sla["freeze"]) == "2 working days"
+    with pytest.raises(ConfigurationError, match="unknown operation"):
+        load_settings(write(tmp_path, VALID + "[institutions.sla]\nlunch = { hours = 1 }\n"))
+    with pytest.raises(ConfigurationError, match="exactly one of hours, working_days or period"):
+        load_settings(write(tmp_path, VALID + "[institutions.sla]\ninquiry = { }\n"))

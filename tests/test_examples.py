@@ -59,3 +59,20 @@ def test_freeze_workflow_on_the_sandbox(tmp_path: Path) -> None:
     assert "waiting at position" in done.stdout
     assert "promoted from the waiting line" in done.stdout
     assert "renewal #" in done.stdout and "completed" in done.stdout
+
+
+def test_sla_report_example(tmp_path: Path) -> None:
+    report = tmp_path / "sla.html"
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLES / "sla_report.py"), str(report)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    lines = {line.split(":")[0]: line for line in done.stdout.splitlines()}
+    assert lines["东方商业银行（沙盒） inquiry"].endswith(" 0% late")
+    assert not lines["西部农村商业银行（沙盒） inquiry"].endswith(" 0% late")
+    html = report.read_text(encoding="utf-8")
+    assert html.startswith("<!DOCTYPE html>") and "<svg" in html
+    assert "http://" not in html and "https://" not in html

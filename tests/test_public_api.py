@@ -57,6 +57,7 @@ def test_top_level_api_is_pinned() -> None:
         "assetquery.adapters",
         "assetquery.ledger",
         "assetquery.sandbox",
+        "assetquery.sla",
         "assetquery.store",
         "assetquery.testing",
     ],

@@ -86,7 +86,23 @@ def test_the_unsettled_defaults_are_marked_as_such() -> None:
     assert CHINA.day_count is DayCount.INCLUSIVE
     assert CHINA.waiting_period_from is WaitingPeriodFrom.PROMOTION
     assert CHINA.renewal_period_from is RenewalPeriodFrom.RENEWAL
-    assert CHINA.unsettled == {"day_count", "waiting_period_from", "renewal_period_from"}
+    assert CHINA.unsettled == {
+        "day_count",
+        "waiting_period_from",
+        "renewal_period_from",
+        "sla.housing_fund",
+    }
+
+
+def test_sla_defaults_keep_the_three_kinds_apart() -> None:
+    from assetquery._rules import SlaKind, SlaRule
+
+    assert CHINA.sla["bank"]["inquiry"].kind is SlaKind.HOURS
+    assert str(CHINA.sla["bank"]["inquiry"]) == "24 h"
+    assert CHINA.sla["realestate"]["seal"].kind is SlaKind.WORKING_DAYS
+    assert str(SlaRule.model_validate({"period": "1m"})) == "1m"
+    with pytest.raises(ValueError, match="exactly one of hours, working_days or period"):
+        SlaRule.model_validate({"hours": 24, "working_days": 1})
 
 
 def test_an_unlisted_kind_gets_the_shortest_period() -> None:

@@ -33,6 +33,7 @@ from .adapters import Operation
 __all__ = [
     "CONTROL_KINDS",
     "OPEN_STATES",
+    "PENDING_STATES",
     "TRANSITIONS",
     "ActionKind",
     "ActionState",
@@ -120,6 +121,16 @@ TRANSITIONS: dict[bool, dict[ActionState, frozenset[ActionState]]] = {
         ),
     },
 }
+
+#: States in which the court is still waiting for the institution to answer.
+PENDING_STATES = frozenset(
+    {
+        ActionState.REQUESTED,
+        ActionState.SUBMITTED,
+        ActionState.ACKNOWLEDGED,
+        ActionState.WAITING,
+    }
+)
 
 #: States in which an action still needs watching: not yet closed.
 OPEN_STATES = frozenset(
@@ -235,3 +246,11 @@ class ControlAction:
     @property
     def is_open(self) -> bool:
         return self.state in OPEN_STATES
+
+    def __repr__(self) -> str:
+        # No party name, ID or account number: a repr ends up in logs and tracebacks.
+        return (
+            f"ControlAction(id={self.id}, kind={self.kind.value!r}, state={self.state.value!r}, "
+            f"institution={self.institution!r}, asset=...{self.asset_identifier[-4:]!r}, "
+            f"amount={self.amount}, expires_on={self.expires_on})"
+        )

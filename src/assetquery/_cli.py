@@ -13,6 +13,7 @@ import signal
 import sys
 from collections import Counter
 from collections.abc import Callable
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
@@ -33,13 +34,19 @@ from ._cli_common import (
     fail_cleanly,
     out,
 )
+from ._cli_sla import StoreOption, sla_app
 from ._config import Settings, load_settings
 from ._dispatcher import Dispatcher
 from ._errors import ConfigurationError, InvalidInput
 from ._logging import configure_logging
 from ._models import Case, LookupReport, Party
-from ._time import SHANGHAI
+from ._sla_html import render_html
+from ._sla_model import PerformanceReport
+from ._time import SHANGHAI, utc_now
 from .adapters import load_adapter
+from .sandbox import SandboxConfig, run_simulated
+from .sla import performance
+from .store import DEFAULT_STORE, Store
 
 __all__ = ["app", "main"]
 
@@ -58,13 +65,16 @@ config_app = typer.Typer(help="Check institution configuration files.", no_args_
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(config_app, name="config")
 app.add_typer(actions_app, name="actions")
+app.add_typer(sla_app, name="sla")
 
 
-def _dispatcher(config: Path | None) -> Dispatcher:
+def _dispatcher(
+    config: Path | None, store: Store | None = None, clock: Callable[[], datetime] = utc_now
+) -> Dispatcher:
     if config is None:
         err.print("No --config given: using the sandbox (simulated registries, fictional data).")
-        return Dispatcher.sandbox()
-    return Dispatcher(load_settings(config))
+        return Dispatcher.sandbox(store=store, clock=clock)
+    return Dispatcher(load_settings(config), store=store, clock=clock)
 
 
 def _settings_defaults(config: Path | None) -> Settings | None:
@@ -103,6 +113,7 @@ def lookup(
     court: CourtOption = None,
     operator: OperatorOption = None,
     config: ConfigOption = None,
+    store: StoreOption = DEFAULT_STORE,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Look one party up at every institution and print the report."""
@@ -118,13 +129,17 @@ def lookup(
             operator=operator,
             claim=claim,
         )
-        dispatcher = _dispatcher(config)
+        ledger_store = Store(store)
+        dispatcher = _dispatcher(config, ledger_store)
 
         async def run() -> LookupReport:
             async with dispatcher:
                 return await dispatcher.lookup(party, case)
 
-        report = asyncio.run(run())
+        try:
+            report = asyncio.run(run())
+        finally:
+            ledger_store.close()
     if as_json:
         out.print_json(report.model_dump_json())
     else:
@@ -210,6 +225,7 @@ def batch(
         int | None,
         typer.Option("--window", min=1, help="Parties in flight at once [default: from caps]."),
     ] = None,
+    store: StoreOption = DEFAULT_STORE,
 ) -> None:
     """Look up every party of a file; one JSON report per line, rejected rows to --errors."""
     with fail_cleanly():
@@ -219,15 +235,26 @@ def batch(
             operator=operator or (settings.operator if settings else None),
         )
         total = count_rows(source)
-        summary = _run_batch(
-            _dispatcher(config), source, output, errors, resume, defaults, total, window
-        )
+        opened = Store(store)
+        try:
+            summary = _run_batch(
+                lambda clock: _dispatcher(config, opened, clock),
+                source,
+                output,
+                errors,
+                resume,
+                defaults,
+                total,
+                window,
+            )
+        finally:
+            opened.close()
     _print_batch_summary(summary, output, errors or default_errors_path(output))
     raise typer.Exit(summary.exit_code)
 
 
 def _run_batch(
-    dispatcher: Dispatcher,
+    make_dispatcher: Callable[[Callable[[], datetime]], Dispatcher],
     source: Path,
     output: Path,
     errors: Path | None,
@@ -235,7 +262,10 @@ def _run_batch(
     defaults: RowDefaults,
     total: int,
     window: int | None = None,
+    *,
+    simulate_from: datetime | None = None,
 ) -> BatchSummary:
+    """Run a batch with a progress bar; on simulated time from ``simulate_from`` if given."""
     progress = Progress(
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
@@ -245,7 +275,8 @@ def _run_batch(
         transient=False,
     )
 
-    async def run() -> BatchSummary:
+    async def run(clock: Callable[[], datetime]) -> BatchSummary:
+        dispatcher = make_dispatcher(clock)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -269,7 +300,9 @@ def _run_batch(
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(sig)
 
-    return asyncio.run(run())
+    if simulate_from is not None:
+        return run_simulated(run, start=simulate_from)
+    return asyncio.run(run(utc_now))
 
 
 def _stopper(stop: asyncio.Event) -> Callable[[], None]:
@@ -315,7 +348,11 @@ def demo(
         Path, typer.Option("--out", help="Where to write the demo's input and reports.")
     ] = Path("demo-output"),
 ) -> None:
-    """Run a batch lookup of example parties against the in-process sandbox registries."""
+    """Run a batch lookup of example parties against the in-process sandbox registries.
+
+    The sandbox's institutions take realistic time (one bank answers within seconds, the
+    other after about 20 hours); the demo runs on simulated time, so that takes a moment.
+    """
     from ._demo import DEMO_OPERATOR, write_demo_input
 
     with fail_cleanly():
@@ -323,23 +360,37 @@ def demo(
         source = out_dir / "parties.csv"
         output = out_dir / "reports.jsonl"
         errors = out_dir / "rejected.csv"
-        output.unlink(missing_ok=True)
+        database = out_dir / "assetquery.db"
+        for stale in (output, database):
+            stale.unlink(missing_ok=True)
         count = write_demo_input(source)
         out.print(
             f"Demo: {count} parties from {source} looked up at the sandbox's registry, housing "
-            "fund centre and two banks (simulated, in process, fictional data)."
+            "fund centre and two banks (simulated institutions, fictional data, simulated "
+            "time: the west bank's answers take about 20 hours)."
         )
-        summary = _run_batch(
-            Dispatcher.sandbox(),
-            source,
-            output,
-            errors,
-            False,
-            RowDefaults(operator=DEMO_OPERATOR),
-            count,
-        )
+        opened = Store(f"sqlite:///{database}")
+        try:
+            summary = _run_batch(
+                lambda clock: Dispatcher.sandbox(
+                    SandboxConfig.turnarounds(), store=opened, clock=clock, deadline=4 * 86400.0
+                ),
+                source,
+                output,
+                errors,
+                False,
+                RowDefaults(operator=DEMO_OPERATOR),
+                count,
+                simulate_from=utc_now(),
+            )
+            sla = performance(opened)
+        finally:
+            opened.close()
     _print_batch_summary(summary, output, errors)
     _print_demo_highlights(output)
+    _print_sla_summary(sla)
+    (out_dir / "sla-report.html").write_text(render_html(sla), encoding="utf-8")
+    out.print(f"Institution response times: {out_dir / 'sla-report.html'}")
     (out_dir / "summary.json").write_text(
         json.dumps(
             {
@@ -356,6 +407,28 @@ def demo(
         encoding="utf-8",
     )
     raise typer.Exit(summary.exit_code)
+
+
+def _print_sla_summary(report: PerformanceReport) -> None:
+    table = Table(title="Inquiry response times", title_justify="left")
+    for column in ("institution", "deadline", "median", "p95", "late"):
+        table.add_column(column)
+    for s in report.stats:
+        if s.operation != "inquiry":
+            continue
+        late = f"{s.breaches} of {s.answered}" if s.answered else "—"
+        table.add_row(
+            s.institution_name, s.deadline, _duration(s.median_hours), _duration(s.p95_hours), late
+        )
+    out.print(table)
+
+
+def _duration(hours: float | None) -> str:
+    if hours is None:
+        return "—"
+    if hours < 1 / 60:
+        return f"{hours * 3600:.0f} s"
+    return f"{hours * 60:.0f} min" if hours < 1 else f"{hours:.1f} h"
 
 
 def _print_demo_highlights(output: Path) -> None:

@@ -29,6 +29,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from ._errors import ConfigurationError
+from ._rules import SLA_OPERATIONS, SlaRule
 
 __all__ = [
     "AuthSettings",
@@ -134,7 +135,22 @@ class InstitutionSettings(_Section):
     )
     retry: RetrySettings = RetrySettings()
     auth: AuthSettings = AuthSettings()
+    sla: dict[str, SlaRule] = Field(
+        default_factory=dict,
+        description="deadlines per operation, over the rule pack's defaults for the adapter",
+    )
     options: dict[str, Any] = Field(default_factory=dict, description="adapter-specific settings")
+
+    @field_validator("sla")
+    @classmethod
+    def _sla_operations(cls, value: dict[str, SlaRule]) -> dict[str, SlaRule]:
+        unknown = sorted(set(value) - SLA_OPERATIONS)
+        if unknown:
+            raise ValueError(
+                f"unknown operation(s) {', '.join(unknown)}; "
+                f"use {', '.join(sorted(SLA_OPERATIONS))}"
+            )
+        return value
 
     @field_validator("base_url")
     @classmethod
@@ -170,6 +186,12 @@ class Settings(BaseSettings):
     court: str | None = Field(default=None, description="default court for requests that name none")
     operator: str | None = Field(default=None, description="default operator")
     store: str = Field(default="sqlite:///assetquery.db", description="database URL")
+    rules: Path | None = Field(
+        default=None, description="a rule pack TOML file instead of the packaged China pack"
+    )
+    calendar: tuple[Path, ...] = Field(
+        default=(), description="announced holiday schedules: TOML files or folders of them"
+    )
     lookup: LookupSettings = LookupSettings()
     institutions: tuple[InstitutionSettings, ...] = ()
 
@@ -231,8 +253,36 @@ def settings_from_mapping(data: Mapping[str, Any], source: str = "configuration"
         raise ConfigurationError(f"{source} is not valid:\n" + "\n".join(problems)) from None
 
 
+_RELATIVE_PATHS = ("client_cert", "client_key", "ca_bundle", "token_file")
+
+
+def _anchor_paths(data: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """Relative paths in a configuration file mean: relative to that file's folder."""
+
+    def anchored(value: object) -> object:
+        if isinstance(value, str) and value and not Path(value).expanduser().is_absolute():
+            return str(folder / value)
+        return value
+
+    if "rules" in data:
+        data["rules"] = anchored(data["rules"])
+    if isinstance(data.get("calendar"), list):
+        data["calendar"] = [anchored(v) for v in data["calendar"]]
+    for institution in data.get("institutions", []) or []:
+        auth = institution.get("auth") if isinstance(institution, dict) else None
+        if isinstance(auth, dict):
+            for key in _RELATIVE_PATHS:
+                if key in auth:
+                    auth[key] = anchored(auth[key])
+    return data
+
+
 def load_settings(path: str | os.PathLike[str]) -> Settings:
-    """Read and validate an institutions TOML file (the environment overrides it)."""
+    """Read and validate an institutions TOML file (the environment overrides it).
+
+    Relative paths in it (rule pack, holiday schedules, TLS and token files) are taken
+    relative to the file's own folder.
+    """
     file = Path(path)
     try:
         raw = file.read_bytes()
@@ -244,4 +294,4 @@ def load_settings(path: str | os.PathLike[str]) -> Settings:
         raise ConfigurationError(f"{file}: is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigurationError(f"{file}: is not valid TOML ({exc})") from None
-    return settings_from_mapping(data, str(file))
+    return settings_from_mapping(_anchor_paths(data, file.parent), str(file))

@@ -44,6 +44,7 @@ from ._models import (
 )
 from ._report import build_report
 from ._resilience import Gate, Trace, retrying_for
+from ._sla import SlaPolicy
 from ._time import utc_now
 from ._transport import build_client
 from .adapters import (
@@ -56,6 +57,7 @@ from .adapters import (
     Operation,
     load_adapter,
 )
+from .store import ClockOutcome, NewClock, Store
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -108,11 +110,16 @@ class Dispatcher:
         transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
         sandbox: bool = False,
         clock: Callable[[], datetime] = utc_now,
+        store: Store | None = None,
     ) -> None:
         self.settings = settings
         self._transports = dict(transports or {})
         self._sandbox = sandbox
         self._clock = clock
+        #: where SLA clocks (and, with the ledger, control actions) are recorded, if anywhere
+        self.store = store
+        #: the deadlines institutions must meet
+        self.sla = SlaPolicy.from_settings(settings)
         self._routes = tuple(
             _Route(inst, load_adapter(inst.adapter)(Institution(inst.id, inst.name, inst.options)))
             for inst in settings.enabled_institutions
@@ -122,34 +129,46 @@ class Dispatcher:
     # --- construction ----------------------------------------------------------------------
 
     @classmethod
-    def from_config(cls, path: str | os.PathLike[str] | None = None) -> Dispatcher:
+    def from_config(
+        cls, path: str | os.PathLike[str] | None = None, *, store: Store | None = None
+    ) -> Dispatcher:
         """From an institutions TOML file; ``None`` reads ``ASSETQUERY_CONFIG``, else sandbox."""
         path = path or os.environ.get("ASSETQUERY_CONFIG") or None
         if path is None:
-            return cls.sandbox()
-        return cls(load_settings(Path(path)))
+            return cls.sandbox(store=store)
+        return cls(load_settings(Path(path)), store=store)
 
     @classmethod
     def sandbox(
-        cls, config: SandboxConfig | None = None, *, app: Starlette | None = None
+        cls,
+        config: SandboxConfig | None = None,
+        *,
+        app: Starlette | None = None,
+        store: Store | None = None,
+        clock: Callable[[], datetime] = utc_now,
+        deadline: float | None = None,
     ) -> Dispatcher:
         """The embedded default: the simulated registries, in process, no network.
 
         Pass ``app`` (from :func:`assetquery.sandbox.create_app`) to keep a handle on the
-        sandbox, e.g. to steer it through :func:`assetquery.sandbox.sandbox_admin`.
+        sandbox, e.g. to steer it through :func:`assetquery.sandbox.sandbox_admin`;
+        ``deadline`` (seconds) replaces the lookup deadline, e.g. for simulated days.
         """
         from .sandbox import create_app, institutions
 
         if app is not None and config is not None:
             raise ValueError("give the sandbox a config or an app, not both")
         transport = httpx.ASGITransport(app=app or create_app(config))
-        settings = settings_from_mapping(
-            {"institutions": institutions(SANDBOX_BASE_URL)}, "sandbox configuration"
-        )
+        data: dict[str, object] = {"institutions": institutions(SANDBOX_BASE_URL)}
+        if deadline is not None:
+            data["lookup"] = {"deadline": deadline}
+        settings = settings_from_mapping(data, "sandbox configuration")
         return cls(
             settings,
             transports={inst.id: transport for inst in settings.institutions},
             sandbox=True,
+            store=store,
+            clock=clock,
         )
 
     @property
@@ -160,6 +179,12 @@ class Dispatcher:
     def institutions(self) -> tuple[InstitutionSettings, ...]:
         """The institutions every lookup asks, in report order."""
         return tuple(route.settings for route in self._routes)
+
+    def institution(self, institution_id: str) -> InstitutionSettings:
+        for route in self._routes:
+            if route.settings.id == institution_id:
+                return route.settings
+        raise KeyError(institution_id)
 
     def adapter(self, institution_id: str) -> Adapter:
         for route in self._routes:
@@ -224,6 +249,8 @@ class Dispatcher:
             reference=reference,
             sandbox=self._sandbox,
         )
+        if self.store is not None:
+            await asyncio.to_thread(self.store.clocks.open, self._clocks(report))
         log.info(
             "lookup finished",
             lookup_id=lookup_id,
@@ -248,7 +275,20 @@ class Dispatcher:
             request = InquiryRequest(
                 report.party, report.case, f"{report.lookup_id}-{route.settings.id}"
             )
-            return await self._ask(route, request, deadline, ticket=result.ticket)
+            fresh = await self._ask(
+                route, request, deadline, ticket=result.ticket, requested_at=result.started_at
+            )
+            if self.store is not None and fresh.status is not ResultStatus.PENDING:
+                await asyncio.to_thread(
+                    self.store.clocks.close,
+                    subject="inquiry",
+                    reference=report.lookup_id,
+                    institution=fresh.institution,
+                    operation="inquiry",
+                    answered_at=fresh.finished_at or self._clock(),
+                    failed=not _answered(fresh.status),
+                )
+            return fresh
 
         results = await asyncio.gather(*(refreshed(r) for r in report.results))
         return build_report(
@@ -303,6 +343,40 @@ class Dispatcher:
             if running:
                 await asyncio.gather(*running, return_exceptions=True)
 
+    def _clocks(self, report: LookupReport) -> list[NewClock]:
+        """One SLA clock per institution asked: stopped if it answered, running if pending."""
+        clocks = []
+        for result in report.results:
+            if result.status is ResultStatus.SKIPPED:
+                continue
+            settings = self.institution(result.institution)
+            due = self.sla.due(settings, "inquiry", result.started_at)
+            answered = _answered(result.status)
+            if result.status is ResultStatus.PENDING:
+                outcome = ClockOutcome.OPEN
+            elif not answered:
+                outcome = ClockOutcome.FAILED
+            else:
+                outcome = ClockOutcome.BREACHED if result.sla_met is False else ClockOutcome.MET
+            clocks.append(
+                NewClock(
+                    subject="inquiry",
+                    operation="inquiry",
+                    institution=result.institution,
+                    institution_name=result.name,
+                    case_number=report.case.number,
+                    reference=report.lookup_id,
+                    ticket=result.ticket,
+                    started_at=result.started_at,
+                    due_at=due[1].due_at if due else None,
+                    provisional=due[1].provisional if due else False,
+                    rule=str(due[0]) if due else None,
+                    answered_at=result.finished_at if answered else None,
+                    outcome=outcome,
+                )
+            )
+        return clocks
+
     def _default_window(self) -> int:
         # Enough parties in flight to keep the busiest institution's slots full.
         caps = [route.settings.concurrency for route in self._routes] or [1]
@@ -353,17 +427,22 @@ class Dispatcher:
         deadline: float,
         *,
         ticket: str | None = None,
+        requested_at: datetime | None = None,
     ) -> InstitutionResult:
         settings = route.settings
         adapter = route.adapter
         client = route.client
         assert client is not None
-        started_at = self._clock()
+        # A refresh keeps the original request time: the institution's deadline runs from it.
+        started_at = requested_at or self._clock()
         loop = asyncio.get_running_loop()
         started = loop.time()
         trace = Trace()
 
         def result(status: ResultStatus, **fields: object) -> InstitutionResult:
+            finished_at = self._clock()
+            due = self.sla.due(settings, "inquiry", started_at)
+            due_at = due[1].due_at if due is not None else None
             return InstitutionResult.model_validate(
                 {
                     "institution": settings.id,
@@ -373,7 +452,11 @@ class Dispatcher:
                     "attempts": trace.attempts,
                     "latency_seconds": round(loop.time() - started, 6),
                     "started_at": started_at,
-                    "finished_at": self._clock(),
+                    "finished_at": finished_at,
+                    "sla_due": due_at,
+                    "sla_met": (
+                        finished_at <= due_at if due_at is not None and _answered(status) else None
+                    ),
                     **fields,
                 }
             )
@@ -469,6 +552,11 @@ class Dispatcher:
                 code="adapter_error",
             )
         raise trace.last_error
+
+
+def _answered(status: ResultStatus) -> bool:
+    """An answer that stops the institution's clock: assets, none, or a refusal."""
+    return status.answered or status is ResultStatus.REJECTED
 
 
 def _authorize(party: Party, case: Case) -> None:

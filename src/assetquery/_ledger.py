@@ -16,13 +16,14 @@ never silently: each change is a recorded transition and is reported back.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TypeVar
 
 from ._actions import (
     CONTROL_KINDS,
+    OPEN_STATES,
     ActionKind,
     ActionState,
     ControlAction,
@@ -45,7 +46,7 @@ from ._rules import (
 )
 from ._time import local_date, utc_now
 from .adapters import ControlRequest, ControlState, ControlStatus, Operation
-from .store import NewAction, Store
+from .store import NewAction, NewClock, Store
 
 __all__ = ["ActionLedger", "DueControl", "SyncChange"]
 
@@ -281,19 +282,14 @@ class ActionLedger:
             raise IllegalTransition(action.id, action.kind, action.state, ActionState.SUBMITTED)
         return await self._send(action)
 
-    async def sync(self) -> list[SyncChange]:
-        """Bring every open action up to date with its institution; report what changed."""
+    async def sync(self, states: Collection[ActionState] = OPEN_STATES) -> list[SyncChange]:
+        """Bring open actions up to date with their institutions; report what changed.
+
+        ``states`` narrows the sync, e.g. to actions still waiting for an answer
+        (``PENDING_STATES``) between full syncs that also check the controls in force.
+        """
         changes: list[SyncChange] = []
-        open_actions = await self._db(
-            self.store.find,
-            states=(
-                ActionState.REQUESTED,
-                ActionState.SUBMITTED,
-                ActionState.ACKNOWLEDGED,
-                ActionState.WAITING,
-                ActionState.EFFECTIVE,
-            ),
-        )
+        open_actions = await self._db(self.store.find, states=states)
         for action in open_actions:
             try:
                 after = await self._sync_one(action)
@@ -518,7 +514,7 @@ class ActionLedger:
         **changes: object,
     ) -> ControlAction:
         """Record a move; by default the institution is its author (it said so)."""
-        return await self._db(
+        moved = await self._db(
             self.store.move,
             action.id,
             state,
@@ -527,6 +523,56 @@ class ActionLedger:
             reason=reason,
             **changes,
         )
+        await self._time(action, moved)
+        return moved
+
+    async def _time(self, before: ControlAction, after: ControlAction) -> None:
+        """Start the action's SLA clocks when it is sent; stop them when the institution answers."""
+        now = self._clock()
+        if after.state is ActionState.SUBMITTED and before.state is ActionState.REQUESTED:
+            await self._db(self.store.clocks.open, self._new_clocks(after, now))
+            return
+        if before.state not in (ActionState.SUBMITTED, ActionState.ACKNOWLEDGED):
+            return
+        if after.state is ActionState.REQUESTED:
+            return  # never received: its clocks run on while it is sent again
+        failed = after.state is ActionState.FAILED
+        stop = ["receipt"]
+        if after.state is not ActionState.ACKNOWLEDGED:
+            stop.append(after.kind.value)  # an outcome: in force, waiting, refused, done
+        for operation in stop:
+            await self._db(
+                self.store.clocks.close,
+                subject="action",
+                reference=str(after.id),
+                institution=after.institution,
+                operation=operation,
+                answered_at=now,
+                failed=failed,
+            )
+
+    def _new_clocks(self, action: ControlAction, now: datetime) -> list[NewClock]:
+        institution = self.dispatcher.institution(action.institution)
+        clocks = []
+        for operation in ("receipt", action.kind.value):
+            due = self.dispatcher.sla.due(institution, operation, now)
+            if due is None and operation == "receipt":
+                continue  # a receipt deadline only where one is configured
+            clocks.append(
+                NewClock(
+                    subject="action",
+                    operation=operation,
+                    institution=action.institution,
+                    institution_name=institution.name,
+                    case_number=action.case_number,
+                    reference=str(action.id),
+                    started_at=now,
+                    due_at=due[1].due_at if due else None,
+                    provisional=due[1].provisional if due else False,
+                    rule=str(due[0]) if due else None,
+                )
+            )
+        return clocks
 
     async def _adopt(self, action: ControlAction, status: ControlStatus) -> ControlAction:
         """Record what the institution says about an action."""

@@ -134,6 +134,61 @@ PeriodField = Annotated[
 ]
 
 
+# --- deadlines institutions must meet -------------------------------------------------------
+
+
+class SlaKind(StrEnum):
+    """The three kinds of deadline, kept apart: they are computed differently."""
+
+    HOURS = "hours"  # on the clock: a bank's 24 hours
+    WORKING_DAYS = "working_days"  # by the working-day calendar: a registry's 1 working day
+    PERIOD = "period"  # a calendar period, art. 85 style: "1m"
+
+
+class SlaRule(BaseModel):
+    """One deadline: exactly one of ``hours``, ``working_days`` or ``period``.
+
+    In TOML: ``inquiry = { hours = 24 }``, ``seal = { working_days = 1 }``,
+    ``receipt = { period = "1m" }``.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    hours: float | None = Field(default=None, gt=0)
+    working_days: int | None = Field(default=None, ge=1, le=366)
+    period: PeriodField | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Self:
+        given = [
+            name for name in ("hours", "working_days", "period") if getattr(self, name) is not None
+        ]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of hours, working_days or period, e.g. { hours = 24 }"
+            )
+        return self
+
+    @property
+    def kind(self) -> SlaKind:
+        if self.hours is not None:
+            return SlaKind.HOURS
+        return SlaKind.WORKING_DAYS if self.working_days is not None else SlaKind.PERIOD
+
+    def __str__(self) -> str:
+        if self.hours is not None:
+            return f"{self.hours:g} h"
+        if self.working_days is not None:
+            plural = "s" if self.working_days != 1 else ""
+            return f"{self.working_days} working day{plural}"
+        return f"{self.period}"
+
+
+#: Operations a deadline can be set for: answering an inquiry, acknowledging receipt of an
+#: action, and carrying out each kind of action.
+SLA_OPERATIONS = frozenset({"inquiry", "receipt", "freeze", "seal", "deduct", "renew", "release"})
+
+
 # --- the pack -----------------------------------------------------------------------------
 
 
@@ -161,7 +216,13 @@ class RenewalPeriodFrom(StrEnum):
 
 
 _KIND = re.compile(r"^[a-z][a-z0-9_]*$")
-_CHOICES = ("day_count", "waiting_period_from", "renewal_period_from", "renewal_lead_days")
+_CHOICES = (
+    "day_count",
+    "waiting_period_from",
+    "renewal_period_from",
+    "renewal_lead_days",
+    "sla.housing_fund",
+)
 
 
 class RulePack(BaseModel):
@@ -187,6 +248,24 @@ class RulePack(BaseModel):
     unsettled: frozenset[str] = Field(
         default=frozenset(), description="keys whose value is a default, not settled law"
     )
+    sla: Mapping[str, Mapping[str, SlaRule]] = Field(
+        default_factory=dict,
+        description="default deadlines per institution type (adapter name) and operation",
+    )
+
+    @field_validator("sla")
+    @classmethod
+    def _sla_operations(
+        cls, value: Mapping[str, Mapping[str, SlaRule]]
+    ) -> Mapping[str, Mapping[str, SlaRule]]:
+        for adapter, rules in value.items():
+            unknown = sorted(set(rules) - SLA_OPERATIONS)
+            if unknown:
+                raise ValueError(
+                    f"sla.{adapter}: unknown operation(s) {', '.join(unknown)}; "
+                    f"use {', '.join(sorted(SLA_OPERATIONS))}"
+                )
+        return value
 
     @field_validator("sources")
     @classmethod

@@ -5,6 +5,8 @@ are the values it takes and returns.
 """
 
 from ._actions import (
+    OPEN_STATES,
+    PENDING_STATES,
     ActionKind,
     ActionState,
     ControlAction,
@@ -18,6 +20,8 @@ from ._planner import FreezePlan, PlannedControl, plan_controls
 from ._rules import RulePack, control_end, load_rule_pack, renewal_deadline
 
 __all__ = [
+    "OPEN_STATES",
+    "PENDING_STATES",
     "ActionKind",
     "ActionLedger",
     "ActionState",

@@ -32,6 +32,7 @@ from ._data import (
 from ._generate import dataset
 from ._institutions import institutions, institutions_toml
 from ._server import serve
+from ._simulation import SimulatedLoop, run_simulated
 
 __all__ = [
     "TAGS",
@@ -46,11 +47,13 @@ __all__ = [
     "SandboxAdmin",
     "SandboxConfig",
     "SandboxParty",
+    "SimulatedLoop",
     "UnitOwner",
     "create_app",
     "dataset",
     "institutions",
     "institutions_toml",
+    "run_simulated",
     "sandbox_admin",
     "serve",
 ]

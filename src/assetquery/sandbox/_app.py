@@ -17,7 +17,7 @@ from ._admin import ADMIN_PREFIX, SandboxAdmin
 from ._banks import Bank, TicketBank
 from ._config import SandboxConfig
 from ._controls import ControlBook
-from ._faults import FaultPlan
+from ._faults import Delay, FaultPlan
 from ._fund import FundCentre
 from ._generate import dataset
 from ._institutions import INSTITUTIONS
@@ -49,8 +49,13 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
     def faults(institution_id: str) -> FaultPlan:
         return FaultPlan(config.seed, institution_id, config.profile(institution_id))
 
-    def delay(institution_id: str) -> float:
-        return config.profile(institution_id).control_feedback_delay
+    def delay(institution_id: str, median: float | None = None) -> Delay:
+        profile = config.profile(institution_id)
+        return Delay(
+            profile.control_feedback_delay if median is None else median,
+            profile.turnaround_spread,
+            f"{config.seed}:{institution_id}",
+        )
 
     west = config.profile("bank-west")
     services: dict[str, _Service] = {
@@ -67,12 +72,12 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
             "bank-west",
             data,
             faults("bank-west"),
-            feedback_delay=west.feedback_delay,
+            feedback_delay=delay("bank-west", west.feedback_delay),
             poll_after_seconds=west.poll_after_seconds,
             states_local_currency=False,
             reports_end_dates=False,  # the court must work out when its freezes end
             control_prefix="BW",
-            control_feedback_delay=west.control_feedback_delay,
+            control_feedback_delay=delay("bank-west"),
         ),
     }
     admin = SandboxAdmin({i.id: services[i.id].book for i in INSTITUTIONS})

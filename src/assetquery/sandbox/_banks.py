@@ -40,7 +40,7 @@ from ._controls import (
     State,
 )
 from ._data import BankAccount, Control, Dataset, SandboxParty
-from ._faults import FaultPlan
+from ._faults import NO_DELAY, Delay, FaultPlan
 from ._http import respond, respond_applying, shanghai_now
 
 __all__ = ["Bank", "TicketBank"]
@@ -90,7 +90,7 @@ class Bank:
         states_local_currency: bool = True,
         reports_end_dates: bool = True,
         control_prefix: str = "BK",
-        control_feedback_delay: float = 0.0,
+        control_feedback_delay: Delay = NO_DELAY,
     ) -> None:
         self.institution_id = institution_id
         self._data = data
@@ -239,12 +239,12 @@ class TicketBank(Bank):
         data: Dataset,
         faults: FaultPlan,
         *,
-        feedback_delay: float,
+        feedback_delay: Delay,
         poll_after_seconds: int,
         states_local_currency: bool = True,
         reports_end_dates: bool = True,
         control_prefix: str = "BK",
-        control_feedback_delay: float = 0.0,
+        control_feedback_delay: Delay = NO_DELAY,
     ) -> None:
         super().__init__(
             institution_id,
@@ -277,7 +277,10 @@ class TicketBank(Bank):
         ).hexdigest()
         ticket = "T" + digest.upper()
         if ticket not in self._tickets:
-            ready_at = asyncio.get_running_loop().time() + self._feedback_delay
+            # Keyed by the party, not the request: the same inquiry takes the same time in
+            # every run, whatever ids the caller's requests carry.
+            delay = self._feedback_delay.for_key(inquiry.id_number)
+            ready_at = asyncio.get_running_loop().time() + delay
             party = self._data.get(inquiry.id_number)
             self._tickets[ticket] = _Ticket(inquiry.request_id, party, ready_at)
             if len(self._tickets) > REMEMBERED_TICKETS:

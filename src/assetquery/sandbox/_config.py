@@ -38,7 +38,9 @@ class InstitutionProfile(BaseModel):
     ticket (``bank-west``): seconds until the answer is ready, and the wait it advises.
     ``control_feedback_delay``: seconds (event-loop clock) during which a control action
     just submitted is reported as received (``RECEIVED``) before its outcome shows; 0, the
-    default, reports the outcome at once.
+    default, reports the outcome at once. ``turnaround_spread`` turns both delays into
+    medians of a long-tailed (log-normal) distribution, drawn per request: 0 keeps them
+    fixed, 0.5 makes some requests take twice the median and more.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -56,6 +58,7 @@ class InstitutionProfile(BaseModel):
     feedback_delay: float = Field(default=0.5, ge=0.0)
     poll_after_seconds: int = Field(default=1, ge=0)
     control_feedback_delay: float = Field(default=0.0, ge=0.0)
+    turnaround_spread: float = Field(default=0.0, ge=0.0, le=3.0)
 
     @model_validator(mode="after")
     def _rates_fit(self) -> Self:
@@ -121,6 +124,44 @@ class SandboxConfig(BaseModel):
             profiles=dict.fromkeys(_IDS, profile),
             require_token=require_token,
         )
+
+    @classmethod
+    def turnarounds(cls, *, seed: int = 7) -> SandboxConfig:
+        """Institutions that take realistic time, for SLA demos on simulated time.
+
+        ``bank-east`` answers within seconds and carries out actions within the hour:
+        always on time. ``bank-west`` feeds back after about 20 hours (median; long-tailed),
+        against a 24-hour deadline: often late. The registry and the fund centre answer
+        inquiries within seconds and carry out actions within hours.
+        """
+        hour = 3600.0
+        profiles = {
+            "bank-east": InstitutionProfile(
+                latency=0.5,
+                jitter=2.0,
+                control_feedback_delay=0.5 * hour,
+                turnaround_spread=0.5,
+            ),
+            "bank-west": InstitutionProfile(
+                feedback_delay=20 * hour,
+                poll_after_seconds=int(hour),
+                control_feedback_delay=20 * hour,
+                turnaround_spread=0.6,
+            ),
+            "registry": InstitutionProfile(
+                latency=1.0,
+                jitter=3.0,
+                control_feedback_delay=4 * hour,
+                turnaround_spread=0.8,
+            ),
+            "fund": InstitutionProfile(
+                latency=1.0,
+                jitter=3.0,
+                control_feedback_delay=6 * hour,
+                turnaround_spread=0.8,
+            ),
+        }
+        return cls(seed=seed, profiles=profiles)
 
     def with_profile(self, institution_id: str, **knobs: float) -> SandboxConfig:
         """A copy with some knobs of one institution changed, the others kept."""

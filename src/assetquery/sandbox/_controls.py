@@ -42,6 +42,7 @@ from enum import StrEnum
 from typing import Literal
 
 from ._data import ZERO, Control
+from ._faults import NO_DELAY, Delay
 from ._http import shanghai_today
 
 __all__ = [
@@ -227,7 +228,7 @@ class ControlBook:
         prefix: str,
         rules: Rules,
         resolve: Callable[[str], tuple[Asset, tuple[Control, ...]] | None],
-        feedback_delay: float = 0.0,
+        feedback_delay: Delay = NO_DELAY,
     ) -> None:
         self.institution_id = institution_id
         self.rules = rules
@@ -411,7 +412,9 @@ class ControlBook:
             requested_end=request.ends_on,
             live_seal=request.live_seal,
             target=request.target,
-            visible_at=loop_time + self._feedback_delay if self._feedback_delay > 0 else 0.0,
+            visible_at=loop_time + delay
+            if (delay := self._feedback_delay.for_key(request.key))
+            else 0.0,
         )
         asset = self._asset(request.asset)
         if asset is not None:

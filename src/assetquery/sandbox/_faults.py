@@ -10,6 +10,7 @@ Control submissions draw the same way, and may also meet :attr:`Fault.APPLY_THEN
 
 from __future__ import annotations
 
+import math
 import random
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -17,7 +18,13 @@ from enum import StrEnum
 
 from ._config import InstitutionProfile
 
-__all__ = ["Decision", "Fault", "FaultPlan"]
+__all__ = [
+    "NO_DELAY",
+    "Decision",
+    "Delay",
+    "Fault",
+    "FaultPlan",
+]
 
 #: Request ids remembered per institution. Retries come soon after the first attempt, so the
 #: most recent ids suffice; a forgotten id starts counting again.
@@ -116,3 +123,29 @@ def _cumulative(profile: InstitutionProfile) -> list[tuple[Fault, float]]:
         total += rate
         thresholds.append((fault, total))
     return thresholds
+
+
+@dataclass(frozen=True, slots=True)
+class Delay:
+    """How long an institution takes to work on something: a median and a spread.
+
+    Each request's delay is drawn from a log-normal distribution (``median × e^(spread·z)``)
+    seeded by the request's own key, so one key always takes the same time and a slow
+    institution is slow in a realistic, long-tailed way. ``spread`` 0 means always the median.
+    """
+
+    median: float
+    spread: float = 0.0
+    salt: str = ""
+
+    def for_key(self, key: str) -> float:
+        if self.median <= 0:
+            return 0.0
+        if self.spread <= 0:
+            return self.median
+        z = random.Random(f"{self.salt}:delay:{key}").gauss(0.0, 1.0)
+        return self.median * math.exp(self.spread * z)
+
+
+#: No delay at all: answers come at once.
+NO_DELAY = Delay(0.0)

@@ -36,7 +36,7 @@ from ._controls import (
     State,
 )
 from ._data import Control, Dataset, FundAccount, SandboxParty
-from ._faults import FaultPlan
+from ._faults import NO_DELAY, Delay, FaultPlan
 from ._http import respond, respond_applying, shanghai_now
 
 __all__ = ["FundCentre"]
@@ -69,7 +69,7 @@ class FundCentre:
     """The fund centre's inquiry and control services over one dataset."""
 
     def __init__(
-        self, data: Dataset, faults: FaultPlan, *, control_feedback_delay: float = 0.0
+        self, data: Dataset, faults: FaultPlan, *, control_feedback_delay: Delay = NO_DELAY
     ) -> None:
         self._data = data
         self._faults = faults

@@ -37,7 +37,7 @@ from ._controls import (
     State,
 )
 from ._data import Control, Dataset, RealEstateUnit
-from ._faults import FaultPlan
+from ._faults import NO_DELAY, Delay, FaultPlan
 from ._http import respond, respond_applying, shanghai_now
 
 __all__ = ["Registry"]
@@ -73,7 +73,7 @@ class Registry:
     """The registry's inquiry and control services over one dataset."""
 
     def __init__(
-        self, data: Dataset, faults: FaultPlan, *, control_feedback_delay: float = 0.0
+        self, data: Dataset, faults: FaultPlan, *, control_feedback_delay: Delay = NO_DELAY
     ) -> None:
         self._data = data
         self._faults = faults

@@ -5,14 +5,19 @@ PostgreSQL with ``postgresql+psycopg://…`` (extra ``postgres``) when several w
 one ledger.
 """
 
+from ._clocks import Clock, ClockOutcome, Clocks, NewClock
 from ._engine import DEFAULT_STORE, normalize_url
 from ._store import ActionNotFound, ConcurrentUpdate, NewAction, Store
 
 __all__ = [
     "DEFAULT_STORE",
     "ActionNotFound",
+    "Clock",
+    "ClockOutcome",
+    "Clocks",
     "ConcurrentUpdate",
     "NewAction",
+    "NewClock",
     "Store",
     "normalize_url",
 ]

@@ -22,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-__all__ = ["ActionRow", "Base", "TransitionRow", "UtcDateTime"]
+__all__ = ["ActionRow", "Base", "ClockRow", "TransitionRow", "UtcDateTime"]
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -125,3 +125,40 @@ class TransitionRow(Base):
     reason: Mapped[str] = mapped_column(Text)
 
     action: Mapped[ActionRow] = relationship(back_populates="transitions")
+
+
+class ClockRow(Base):
+    """One SLA clock: a request to an institution, its due time, and when it was answered.
+
+    ``subject`` is ``inquiry`` (``reference`` the lookup id) or ``action`` (the action id).
+    A clock stays ``open`` until the institution answers, across processes and restarts.
+    """
+
+    __tablename__ = "sla_clocks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    subject: Mapped[str] = mapped_column(String(16))
+    operation: Mapped[str] = mapped_column(String(16))
+    institution: Mapped[str] = mapped_column(String(64))
+    institution_name: Mapped[str] = mapped_column(String(200))
+    case_number: Mapped[str] = mapped_column(String(64))
+    reference: Mapped[str] = mapped_column(String(64))
+    ticket: Mapped[str | None] = mapped_column(String(128))
+    rule: Mapped[str | None] = mapped_column(String(32))
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    due_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    provisional: Mapped[bool] = mapped_column(Boolean, default=False)
+    answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    outcome: Mapped[str] = mapped_column(String(16), index=True)
+
+    __table_args__ = (
+        Index("ix_sla_clocks_period", "institution", "operation", "started_at"),
+        Index(
+            "uq_sla_clocks_request",
+            "subject",
+            "reference",
+            "institution",
+            "operation",
+            unique=True,
+        ),
+    )

@@ -1,9 +1,10 @@
 """The store: control actions and every move they make, kept safe for several writers.
 
-Each method is one short transaction. A state change reads the row, checks the move against
-the state machine and writes the new state with its transition in the same transaction;
-the row's version column makes a concurrent writer's change fail loudly instead of being
-overwritten, and the move is then re-checked against what that writer left.
+Each method is one short transaction. A state change reads and locks the row, checks the move
+against the state machine and writes the new state with its transition in the same
+transaction, so a concurrent writer waits its turn and then re-checks its move against what
+the first one left. The row's version column is the safety net: an update that still finds
+the row changed under it fails loudly and is retried from a fresh read, never overwritten.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from .._actions import (
 from .._errors import AssetqueryError
 from .._models import Party
 from .._money import Money
+from ._clocks import Clocks
 from ._engine import DEFAULT_STORE, create_store_engine, migrate
 from ._schema import ActionRow, TransitionRow
 
@@ -153,6 +155,8 @@ class Store:
         self.engine = engine or create_store_engine(url)
         migrate(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        #: the SLA clocks
+        self.clocks = Clocks(self._sessions)
 
     @property
     def url(self) -> str:
@@ -180,8 +184,15 @@ class Store:
         )
 
     @staticmethod
-    def _row(session: Session, action_id: int) -> ActionRow:
-        row = session.get(ActionRow, action_id, options=[selectinload(ActionRow.transitions)])
+    def _row(session: Session, action_id: int, *, for_update: bool = False) -> ActionRow:
+        # Writers lock the row (PostgreSQL; SQLite's BEGIN IMMEDIATE already serializes), so
+        # concurrent moves wait their turn instead of failing on the version check.
+        row = session.get(
+            ActionRow,
+            action_id,
+            options=[selectinload(ActionRow.transitions)],
+            with_for_update=for_update,
+        )
         if row is None:
             raise ActionNotFound(f"no control action #{action_id} in the store")
         return row
@@ -241,7 +252,7 @@ class Store:
         """Move an action to ``to_state`` (checked), recording when, who and why."""
 
         def work(session: Session) -> ControlAction:
-            row = self._row(session, action_id)
+            row = self._row(session, action_id, for_update=True)
             check_transition(action_id, ActionKind(row.kind), ActionState(row.state), to_state)
             row.transitions.append(
                 TransitionRow(
@@ -264,7 +275,7 @@ class Store:
         """Change facts about an action without moving it (an error, a waiting position)."""
 
         def work(session: Session) -> ControlAction:
-            row = self._row(session, action_id)
+            row = self._row(session, action_id, for_update=True)
             _apply(row, changes)
             row.updated_at = at
             session.flush()
@@ -276,7 +287,7 @@ class Store:
         """Note one more status query of an action (a counter two syncs may bump at once)."""
 
         def work(session: Session) -> ControlAction:
-            row = self._row(session, action_id)
+            row = self._row(session, action_id, for_update=True)
             row.status_checks += 1
             row.updated_at = at
             session.flush()
