@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import subprocess
 import sys
 import uuid
@@ -136,3 +138,50 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield f"sqlite:///{tmp_path / 'assetquery.db'}"
     else:
         yield from _postgres_database()
+
+
+# --- every log line the suite produces is scanned for personal data ---------------------------
+
+_LEAK = re.compile(
+    r"(?<![0-9A-Za-z*])(?:\d{17}[\dXx]|[0-9A-HJ-NP-RTUWXY]{2}\d{6}[0-9A-HJ-NP-RTUWXY]{10}"
+    r"|\d{12,32})(?![0-9A-Za-z*])"
+)
+
+
+class _LogScanner(logging.Handler):
+    """Keeps every line assetquery logs during the test session, to scan at the end."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+    def leaks(self) -> list[str]:
+        return [line for line in self.lines if _LEAK.search(line)]
+
+
+SCANNER = _LogScanner()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    logging.getLogger("assetquery").addHandler(SCANNER)
+
+
+@pytest.fixture(autouse=True)
+def _log_everything() -> None:
+    """Debug level for every test, so the scan sees every line that could ever be logged."""
+    logger = logging.getLogger("assetquery")
+    logger.setLevel(logging.DEBUG)
+    if SCANNER not in logger.handlers:  # the CLI's configure_logging() keeps it, but be sure
+        logger.addHandler(SCANNER)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    leaks = SCANNER.leaks()
+    if leaks:
+        print(f"\n{len(leaks)} log line(s) carry an ID or account number in clear, e.g.:")
+        for line in leaks[:5]:
+            print("   ", _LEAK.sub(lambda m: f"<<{m.group()}>>", line)[:300])
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

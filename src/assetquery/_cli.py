@@ -25,6 +25,7 @@ from rich.table import Table
 from ._batch import BatchSummary, default_errors_path, run_batch
 from ._batch_input import RowDefaults, count_rows
 from ._cli_actions import actions_app
+from ._cli_audit import audit_app
 from ._cli_common import (
     EXIT_USAGE,
     ConfigOption,
@@ -66,6 +67,7 @@ app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(config_app, name="config")
 app.add_typer(actions_app, name="actions")
 app.add_typer(sla_app, name="sla")
+app.add_typer(audit_app, name="audit")
 
 
 def _dispatcher(
@@ -470,10 +472,31 @@ def sandbox_serve(
     seed: Annotated[int, typer.Option(help="Chooses the fictional data and fault draws.")] = 7,
     latency: Annotated[float, typer.Option(help="Seconds every answer is delayed.")] = 0.0,
     busy_rate: Annotated[float, typer.Option(help="Share of requests answered 503.")] = 0.0,
+    throttle_rate: Annotated[
+        float, typer.Option(help="Share of requests answered 429 with Retry-After.")
+    ] = 0.0,
     error_rate: Annotated[float, typer.Option(help="Share of requests answered 500.")] = 0.0,
     timeout_rate: Annotated[float, typer.Option(help="Share of requests that hang.")] = 0.0,
+    hang_seconds: Annotated[
+        float, typer.Option(help="Seconds a hanging request (or applied action) hangs.")
+    ] = 30.0,
     malformed_rate: Annotated[
         float, typer.Option(help="Share of answers truncated or garbled.")
+    ] = 0.0,
+    reset_rate: Annotated[
+        float, typer.Option(help="Share of answers whose connection drops mid-body.")
+    ] = 0.0,
+    slow_body_rate: Annotated[
+        float, typer.Option(help="Share of answers whose body trickles out slowly.")
+    ] = 0.0,
+    slow_body_seconds: Annotated[
+        float, typer.Option(help="Seconds a slow body takes to arrive in full.")
+    ] = 30.0,
+    wrong_content_type_rate: Annotated[
+        float, typer.Option(help="Share of answers declared with the wrong content type.")
+    ] = 0.0,
+    wrong_shape_rate: Annotated[
+        float, typer.Option(help="Share of answers well-formed but of the wrong shape.")
     ] = 0.0,
     feedback_delay: Annotated[
         float, typer.Option(help="Seconds until the ticket bank's answer is ready.")
@@ -494,9 +517,16 @@ def sandbox_serve(
             seed=seed,
             latency=latency,
             busy_rate=busy_rate,
+            throttle_rate=throttle_rate,
             error_rate=error_rate,
             timeout_rate=timeout_rate,
+            hang_seconds=hang_seconds,
             malformed_rate=malformed_rate,
+            reset_rate=reset_rate,
+            slow_body_rate=slow_body_rate,
+            slow_body_seconds=slow_body_seconds,
+            wrong_content_type_rate=wrong_content_type_rate,
+            wrong_shape_rate=wrong_shape_rate,
             feedback_delay=feedback_delay,
             poll_after_seconds=poll_after,
             apply_then_timeout_rate=apply_then_timeout_rate,

@@ -31,7 +31,7 @@ StoreOption = Annotated[
 ]
 
 
-def _moment(text: str | None, option: str) -> datetime | None:
+def parse_moment(text: str | None, option: str) -> datetime | None:
     """An ISO date (its start in Shanghai) or an ISO datetime (Shanghai if no offset)."""
     if text is None:
         return None
@@ -62,7 +62,7 @@ def overdue_command(
 ) -> None:
     """Every request still unanswered past its due time, most overdue first."""
     with fail_cleanly():
-        moment = _moment(now, "--now") or utc_now()
+        moment = parse_moment(now, "--now") or utc_now()
         opened = Store(store)
         try:
             late: list[Clock] = overdue(opened, now=moment)
@@ -170,7 +170,10 @@ def report_command(
         opened = Store(store)
         try:
             report = performance(
-                opened, since=_moment(since, "--since"), until=_moment(until, "--until"), by=by
+                opened,
+                since=parse_moment(since, "--since"),
+                until=parse_moment(until, "--until"),
+                by=by,
             )
         finally:
             opened.close()

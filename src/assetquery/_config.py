@@ -32,7 +32,9 @@ from ._errors import ConfigurationError
 from ._rules import SLA_OPERATIONS, SlaRule
 
 __all__ = [
+    "AccessSettings",
     "AuthSettings",
+    "BreakerSettings",
     "InstitutionSettings",
     "LookupSettings",
     "RetrySettings",
@@ -113,6 +115,31 @@ class AuthSettings(_Section):
         return None
 
 
+class BreakerSettings(_Section):
+    """When to stop asking an institution that keeps failing, and for how long."""
+
+    failures: int = Field(
+        default=5, ge=1, description="consecutive failed requests that open the circuit"
+    )
+    cool_down: float = Field(
+        default=30.0, gt=0, description="seconds before one trial request is let through"
+    )
+
+
+class AccessSettings(_Section):
+    """Who may ask. Absent lists allow anyone; present ones are enforced on every request."""
+
+    operators: frozenset[str] | None = Field(default=None, description="operators allowed")
+    courts: frozenset[str] | None = Field(default=None, description="courts allowed")
+
+    @field_validator("operators", "courts")
+    @classmethod
+    def _not_empty(cls, value: frozenset[str] | None) -> frozenset[str] | None:
+        if value is not None and not value:
+            raise ValueError("an empty allow-list would refuse everyone; leave the key out")
+        return value
+
+
 class InstitutionSettings(_Section):
     """One institution: who it is, which adapter speaks to it, and how hard to push it."""
 
@@ -133,7 +160,11 @@ class InstitutionSettings(_Section):
     keepalive_expiry: float = Field(
         default=4.0, ge=0, description="close idle connections before the server does, seconds"
     )
+    max_response_bytes: int = Field(
+        default=10 * 1024 * 1024, ge=1024, description="larger answers are refused unread"
+    )
     retry: RetrySettings = RetrySettings()
+    breaker: BreakerSettings = BreakerSettings()
     auth: AuthSettings = AuthSettings()
     sla: dict[str, SlaRule] = Field(
         default_factory=dict,
@@ -193,6 +224,7 @@ class Settings(BaseSettings):
         default=(), description="announced holiday schedules: TOML files or folders of them"
     )
     lookup: LookupSettings = LookupSettings()
+    access: AccessSettings = AccessSettings()
     institutions: tuple[InstitutionSettings, ...] = ()
 
     @classmethod

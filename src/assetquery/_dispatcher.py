@@ -23,7 +23,13 @@ from uuid import uuid4
 
 import httpx
 
-from ._config import InstitutionSettings, Settings, load_settings, settings_from_mapping
+from ._config import (
+    AccessSettings,
+    InstitutionSettings,
+    Settings,
+    load_settings,
+    settings_from_mapping,
+)
 from ._errors import (
     AdapterError,
     InstitutionFailure,
@@ -43,7 +49,7 @@ from ._models import (
     ResultStatus,
 )
 from ._report import build_report
-from ._resilience import Gate, Trace, retrying_for
+from ._resilience import CircuitBreaker, Gate, Trace, retrying_for
 from ._sla import SlaPolicy
 from ._time import utc_now
 from ._transport import build_client
@@ -57,7 +63,7 @@ from .adapters import (
     Operation,
     load_adapter,
 )
-from .store import ClockOutcome, NewClock, Store
+from .store import AuditEvent, ClockOutcome, NewClock, Store
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -86,12 +92,13 @@ class LookupRequest:
 class _Route:
     """Everything the dispatcher holds for one institution."""
 
-    __slots__ = ("adapter", "client", "gate", "retrying", "settings")
+    __slots__ = ("adapter", "breaker", "client", "gate", "retrying", "settings")
 
     def __init__(self, settings: InstitutionSettings, adapter: Adapter) -> None:
         self.settings = settings
         self.adapter = adapter
         self.gate = Gate(settings)
+        self.breaker = CircuitBreaker(settings.breaker)
         self.retrying: AsyncRetrying = retrying_for(settings.retry)
         self.client: httpx.AsyncClient | None = None
 
@@ -121,7 +128,12 @@ class Dispatcher:
         #: the deadlines institutions must meet
         self.sla = SlaPolicy.from_settings(settings)
         self._routes = tuple(
-            _Route(inst, load_adapter(inst.adapter)(Institution(inst.id, inst.name, inst.options)))
+            _Route(
+                inst,
+                load_adapter(inst.adapter)(
+                    Institution(inst.id, inst.name, inst.options, inst.max_response_bytes)
+                ),
+            )
             for inst in settings.enabled_institutions
         )
         self._stack: AsyncExitStack | None = None
@@ -224,8 +236,12 @@ class Dispatcher:
     async def lookup(
         self, party: Party, case: Case, *, reference: str | None = None
     ) -> LookupReport:
-        """Ask every institution about ``party`` under ``case``; never raises for them."""
-        _authorize(party, case)
+        """Ask every institution about ``party`` under ``case``; never raises for them.
+
+        Raises :class:`RefusedRequest` (recorded in the audit trail) when the case or the
+        operator does not allow the inquiry.
+        """
+        await self._authorize(party, case)
         if self._stack is None:
             raise RuntimeError("open the Dispatcher first: `async with Dispatcher...() as d:`")
         lookup_id = uuid4().hex
@@ -250,7 +266,12 @@ class Dispatcher:
             sandbox=self._sandbox,
         )
         if self.store is not None:
-            await asyncio.to_thread(self.store.clocks.open, self._clocks(report))
+            await asyncio.to_thread(
+                self.store.record_lookup,
+                self._clocks(report),
+                _audit_events(report),
+                at=report.finished_at,
+            )
         log.info(
             "lookup finished",
             lookup_id=lookup_id,
@@ -260,6 +281,23 @@ class Dispatcher:
             assets=len(report.assets),
         )
         return report
+
+    async def _authorize(self, party: Party, case: Case) -> None:
+        if not isinstance(party, Party) or not isinstance(case, Case):
+            raise RefusedRequest("a lookup needs a Party and a Case")
+        reason = refusal(case, self.settings.access)
+        if reason is None:
+            return
+        if self.store is not None:
+            event = AuditEvent(
+                event="inquiry.refused",
+                actor=(case.operator or "").strip() or "(no operator)",
+                case_number=case.number,
+                party=party.masked,
+                detail={"reason": reason},
+            )
+            await asyncio.to_thread(self.store.audit.append, [event], at=self._clock())
+        raise RefusedRequest(f"refused: {reason}")
 
     async def refresh(self, report: LookupReport) -> LookupReport:
         """Poll the tickets a report still holds open; other results are kept as they are."""
@@ -470,6 +508,40 @@ class Dispatcher:
                     retryable=False,
                 ),
             )
+        if not route.breaker.allow(started):
+            return result(
+                ResultStatus.SKIPPED,
+                error=ErrorInfo(
+                    code="circuit_open",
+                    message=f"{settings.name} failed {route.breaker.failures} times in a row; "
+                    f"not asked again for {route.breaker.retry_in(started):.0f} s",
+                    retryable=True,
+                ),
+            )
+        answered = await self._answer(route, request, deadline, ticket, result, trace)
+        # Only failures that say the institution is down or overloaded open the circuit.
+        down = answered.status is ResultStatus.TIMEOUT or (
+            answered.status is ResultStatus.FAILED
+            and answered.error is not None
+            and answered.error.retryable
+        )
+        route.breaker.record(ok=not down, now=loop.time())
+        return answered
+
+    async def _answer(
+        self,
+        route: _Route,
+        request: InquiryRequest,
+        deadline: float,
+        ticket: str | None,
+        result: Callable[..., InstitutionResult],
+        trace: Trace,
+    ) -> InstitutionResult:
+        """The exchange itself: inquire, poll while pending, classify every failure."""
+        settings = route.settings
+        adapter = route.adapter
+        client = route.client
+        assert client is not None
         try:
             async with asyncio.timeout_at(deadline):
                 if ticket is None:
@@ -559,16 +631,59 @@ def _answered(status: ResultStatus) -> bool:
     return status.answered or status is ResultStatus.REJECTED
 
 
-def _authorize(party: Party, case: Case) -> None:
-    """Purpose binding: nothing leaves the process without a well-formed case and operator."""
-    if not isinstance(party, Party) or not isinstance(case, Case):
-        raise RefusedRequest("a lookup needs a Party and a Case")
+def refusal(case: Case, access: AccessSettings) -> str | None:
+    """Why a request under ``case`` may not go out, or None: the purpose-binding rules.
+
+    Nothing leaves the process without a well-formed case number and an operator, and, when
+    the configuration lists them, only allowed operators and courts may ask.
+    """
     if not (case.operator or "").strip():
-        raise RefusedRequest("refused: the case names no operator; every inquiry names who asks")
+        return "the case names no operator; every request names who asks"
     try:
         parse_case_number(case.number)
     except ValueError as exc:
-        raise RefusedRequest(f"refused: {exc}") from None
+        return str(exc)
+    if access.operators is not None and case.operator not in access.operators:
+        return f"operator {case.operator!r} is not on the configured allow-list"
+    if access.courts is not None and case.court not in access.courts:
+        court = repr(case.court) if case.court else "(none given)"
+        return f"court {court} is not on the configured allow-list"
+    return None
+
+
+def _audit_events(report: LookupReport) -> list[AuditEvent]:
+    """The inquiry and each institution's answer: statuses and counts, never contents."""
+    party = report.party.masked
+    events = [
+        AuditEvent(
+            event="inquiry.sent",
+            actor=report.case.operator,
+            case_number=report.case.number,
+            party=party,
+            subject=f"lookup:{report.lookup_id}",
+            detail={"court": report.case.court, "institutions": len(report.results)},
+        )
+    ]
+    for result in report.results:
+        detail: dict[str, object] = {
+            "status": result.status.value,
+            "assets": len(result.assets),
+            "attempts": result.attempts,
+        }
+        if result.error is not None:
+            detail["error"] = result.error.code
+        events.append(
+            AuditEvent(
+                event="inquiry.answer",
+                actor=result.institution,
+                case_number=report.case.number,
+                party=party,
+                institution=result.institution,
+                subject=f"lookup:{report.lookup_id}",
+                detail=detail,
+            )
+        )
+    return events
 
 
 async def _as_async_iterator(items: Iterable[T] | AsyncIterable[T]) -> AsyncIterator[T]:

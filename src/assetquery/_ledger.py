@@ -16,7 +16,8 @@ never silently: each change is a recorded transition and is reported back.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TypeVar
@@ -31,7 +32,7 @@ from ._actions import (
     OverControl,
     WithdrawalCondition,
 )
-from ._dispatcher import Dispatcher
+from ._dispatcher import Dispatcher, refusal
 from ._errors import AdapterError, InstitutionRejected, InvalidInput, RefusedRequest
 from ._models import AssetKind, Case, LookupReport, Party, PartyKind
 from ._money import Money
@@ -46,7 +47,7 @@ from ._rules import (
 )
 from ._time import local_date, utc_now
 from .adapters import ControlRequest, ControlState, ControlStatus, Operation
-from .store import NewAction, NewClock, Store
+from .store import AuditEvent, NewAction, NewClock, Store
 
 __all__ = ["ActionLedger", "DueControl", "SyncChange"]
 
@@ -167,23 +168,27 @@ class ActionLedger:
         Refused with :class:`OverControl` if the case's freezes would exceed its claim,
         unless ``override_reason`` says why (the reason is recorded).
         """
-        if asset_kind not in _FREEZABLE:
-            raise InvalidInput("asset_kind", f"{asset_kind} is sealed, not frozen")
-        if amount.amount <= 0:
-            raise InvalidInput("amount", "a freeze states a positive amount")
-        await self._check_proportionate(case, amount, override_reason)
-        new = self._new(
-            ActionKind.FREEZE,
-            party,
-            case,
-            document,
-            institution,
-            asset_kind,
-            identifier,
-            amount=amount,
-            override_reason=override_reason,
-        )
-        return await self._request_and_submit(new, f"freeze {amount} requested")
+        async with self._refusals(
+            ActionKind.FREEZE, case.number, party, case.operator, institution
+        ):
+            self._allow(case)
+            if asset_kind not in _FREEZABLE:
+                raise InvalidInput("asset_kind", f"{asset_kind} is sealed, not frozen")
+            if amount.amount <= 0:
+                raise InvalidInput("amount", "a freeze states a positive amount")
+            await self._check_proportionate(case, amount, override_reason)
+            new = self._new(
+                ActionKind.FREEZE,
+                party,
+                case,
+                document,
+                institution,
+                asset_kind,
+                identifier,
+                amount=amount,
+                override_reason=override_reason,
+            )
+            return await self._request_and_submit(new, f"freeze {amount} requested")
 
     async def seal(
         self,
@@ -196,18 +201,22 @@ class ActionLedger:
         live_seal: bool = False,
     ) -> ControlAction:
         """Seal a real-estate unit (``live_seal``: the debtor keeps using it), and submit it."""
-        new = self._new(
-            ActionKind.SEAL,
-            party,
-            case,
-            document,
-            institution,
-            AssetKind.REAL_ESTATE.value,
-            identifier,
-            live_seal=live_seal,
-        )
-        reason = "live seal requested (debtor keeps using it)" if live_seal else "seal requested"
-        return await self._request_and_submit(new, reason)
+        async with self._refusals(ActionKind.SEAL, case.number, party, case.operator, institution):
+            self._allow(case)
+            new = self._new(
+                ActionKind.SEAL,
+                party,
+                case,
+                document,
+                institution,
+                AssetKind.REAL_ESTATE.value,
+                identifier,
+                live_seal=live_seal,
+            )
+            reason = (
+                "live seal requested (debtor keeps using it)" if live_seal else "seal requested"
+            )
+            return await self._request_and_submit(new, reason)
 
     async def deduct(
         self,
@@ -220,58 +229,114 @@ class ActionLedger:
     ) -> ControlAction:
         """Deduct frozen money (all of it by default) into the court's account."""
         target = await self._db(self.store.get, freeze_id)
-        if target.kind is not ActionKind.FREEZE or target.state is not ActionState.EFFECTIVE:
-            raise RefusedRequest(
-                f"a deduction needs an effective freeze of the same funds; #{freeze_id} is a "
-                f"{target.state.value} {target.kind.value}"
+        async with self._refusals(
+            ActionKind.DEDUCT, target.case_number, _party_of(target), operator, target.institution
+        ):
+            self._allow_on(target, operator)
+            if target.kind is not ActionKind.FREEZE or target.state is not ActionState.EFFECTIVE:
+                raise RefusedRequest(
+                    f"a deduction needs an effective freeze of the same funds; #{freeze_id} is "
+                    f"a {target.state.value} {target.kind.value}"
+                )
+            assert target.amount is not None
+            amount = amount or target.amount
+            if amount > target.amount:
+                raise RefusedRequest(
+                    f"cannot deduct {amount}: freeze #{freeze_id} holds only {target.amount}"
+                )
+            if target.asset_kind == AssetKind.HOUSING_FUND and withdrawal_condition is None:
+                raise RefusedRequest(
+                    "a housing fund deduction needs a recorded withdrawal condition (Housing "
+                    "Provident Fund Regulations art. 24): pass withdrawal_condition"
+                )
+            new = self._operation(
+                ActionKind.DEDUCT,
+                target,
+                operator,
+                document,
+                amount=amount,
+                withdrawal_condition=withdrawal_condition,
             )
-        assert target.amount is not None
-        amount = amount or target.amount
-        if amount > target.amount:
-            raise RefusedRequest(
-                f"cannot deduct {amount}: freeze #{freeze_id} holds only {target.amount}"
-            )
-        if target.asset_kind == AssetKind.HOUSING_FUND and withdrawal_condition is None:
-            raise RefusedRequest(
-                "a housing fund deduction needs a recorded withdrawal condition (Housing "
-                "Provident Fund Regulations art. 24): pass withdrawal_condition"
-            )
-        new = self._operation(
-            ActionKind.DEDUCT,
-            target,
-            operator,
-            document,
-            amount=amount,
-            withdrawal_condition=withdrawal_condition,
-        )
-        return await self._request_and_submit(new, f"deduction of {amount} requested")
+            return await self._request_and_submit(new, f"deduction of {amount} requested")
 
     async def renew(self, control_id: int, *, operator: str, document: str) -> ControlAction:
         """Renew a control in force for another full legal period."""
         target = await self._db(self.store.get, control_id)
-        if target.kind not in CONTROL_KINDS or target.state is not ActionState.EFFECTIVE:
-            raise RefusedRequest(
-                f"only an effective freeze or seal can be renewed; #{control_id} is a "
-                f"{target.state.value} {target.kind.value}"
-            )
-        new = self._operation(ActionKind.RENEW, target, operator, document)
-        return await self._request_and_submit(new, f"renewal of #{control_id} requested")
+        async with self._refusals(
+            ActionKind.RENEW, target.case_number, _party_of(target), operator, target.institution
+        ):
+            self._allow_on(target, operator)
+            if target.kind not in CONTROL_KINDS or target.state is not ActionState.EFFECTIVE:
+                raise RefusedRequest(
+                    f"only an effective freeze or seal can be renewed; #{control_id} is a "
+                    f"{target.state.value} {target.kind.value}"
+                )
+            new = self._operation(ActionKind.RENEW, target, operator, document)
+            return await self._request_and_submit(new, f"renewal of #{control_id} requested")
 
     async def release(
         self, control_id: int, *, operator: str, document: str, reason: str = "released"
     ) -> ControlAction:
         """Release a control in force or waiting in line."""
         target = await self._db(self.store.get, control_id)
-        if target.kind not in CONTROL_KINDS or target.state not in (
-            ActionState.EFFECTIVE,
-            ActionState.WAITING,
+        async with self._refusals(
+            ActionKind.RELEASE, target.case_number, _party_of(target), operator, target.institution
         ):
-            raise RefusedRequest(
-                f"only an effective or waiting freeze or seal can be released; #{control_id} "
-                f"is a {target.state.value} {target.kind.value}"
+            self._allow_on(target, operator)
+            if target.kind not in CONTROL_KINDS or target.state not in (
+                ActionState.EFFECTIVE,
+                ActionState.WAITING,
+            ):
+                raise RefusedRequest(
+                    f"only an effective or waiting freeze or seal can be released; "
+                    f"#{control_id} is a {target.state.value} {target.kind.value}"
+                )
+            new = self._operation(ActionKind.RELEASE, target, operator, document)
+            return await self._request_and_submit(new, f"release of #{control_id}: {reason}")
+
+    # --- who may ask -----------------------------------------------------------------------
+
+    def _allow(self, case: Case) -> None:
+        """Purpose binding and the allow-lists, as for inquiries (:func:`refusal`)."""
+        reason = refusal(case, self.dispatcher.settings.access)
+        if reason is not None:
+            raise RefusedRequest(f"refused: {reason}")
+
+    def _allow_on(self, target: ControlAction, operator: str) -> None:
+        """An operation on an existing control: the same rules, for this operator."""
+        self._allow(
+            Case.model_construct(
+                number=target.case_number,
+                operator=operator.strip(),
+                court=target.court,
+                claim=None,
+                enforcement_document=None,
             )
-        new = self._operation(ActionKind.RELEASE, target, operator, document)
-        return await self._request_and_submit(new, f"release of #{control_id}: {reason}")
+        )
+
+    @asynccontextmanager
+    async def _refusals(
+        self,
+        kind: ActionKind,
+        case_number: str,
+        party: Party,
+        operator: str,
+        institution: str,
+    ) -> AsyncIterator[None]:
+        """Every refused request leaves an entry in the audit trail, then fails as before."""
+        try:
+            yield
+        except (RefusedRequest, OverControl) as exc:
+            event = AuditEvent(
+                event="action.refused",
+                actor=operator.strip() or "(no operator)",
+                case_number=case_number,
+                party=party.masked,
+                institution=institution,
+                detail={"kind": kind.value, "reason": str(exc)},
+            )
+            await self._db(self.store.audit.append, [event], at=self._clock())
+            raise
 
     # --- the institution side --------------------------------------------------------------
 

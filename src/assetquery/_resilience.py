@@ -21,10 +21,10 @@ from tenacity import (
     wait_random,
 )
 
-from ._config import InstitutionSettings, RetrySettings
+from ._config import BreakerSettings, InstitutionSettings, RetrySettings
 from ._errors import AdapterError, RetryableAdapterError
 
-__all__ = ["Gate", "RateLimiter", "Trace", "retrying_for"]
+__all__ = ["CircuitBreaker", "Gate", "RateLimiter", "Trace", "retrying_for"]
 
 T = TypeVar("T")
 
@@ -110,3 +110,50 @@ class Gate:
         tb: TracebackType | None,
     ) -> None:
         self._slots.release()
+
+
+class CircuitBreaker:
+    """Stop asking an institution that keeps failing; try again after a cool-down.
+
+    Closed: every request goes out. After ``failures`` failed requests in a row it opens:
+    requests are skipped at once, without waiting on the network. When ``cool_down``
+    seconds have passed, one trial request goes out (half-open): an answer closes the
+    circuit, another failure opens it for another cool-down.
+    """
+
+    def __init__(self, settings: BreakerSettings) -> None:
+        self._threshold = settings.failures
+        self._cool_down = settings.cool_down
+        self._failures = 0
+        self._opened_at: float | None = None
+        self._probing = False
+
+    @property
+    def failures(self) -> int:
+        return self._failures
+
+    def allow(self, now: float) -> bool:
+        """Whether a request may go out now (and, if this is the trial, claim it)."""
+        if self._opened_at is None:
+            return True
+        if not self._probing and now - self._opened_at >= self._cool_down:
+            self._probing = True
+            return True
+        return False
+
+    def retry_in(self, now: float) -> float:
+        """Seconds until a trial request will be let through."""
+        if self._opened_at is None:
+            return 0.0
+        return max(self._opened_at + self._cool_down - now, 0.0)
+
+    def record(self, *, ok: bool, now: float) -> None:
+        if ok:
+            self._failures = 0
+            self._opened_at = None
+            self._probing = False
+            return
+        self._failures += 1
+        if self._probing or self._failures >= self._threshold:
+            self._opened_at = now
+            self._probing = False

@@ -29,10 +29,25 @@ class InstitutionProfile(BaseModel):
     * ``error_rate``: HTTP 500.
     * ``timeout_rate``: hang for ``hang_seconds`` before answering normally.
     * ``malformed_rate``: HTTP 200 with a truncated body or an unrelated page.
+    * ``reset_rate``: the connection drops mid-answer: the headers promise the whole body,
+      half of it comes, then the connection closes (over HTTP a protocol error; in process,
+      where there is no connection, the answer arrives cut short).
+    * ``slow_body_rate``: the headers come at once, the body trickles out in pieces over
+      ``slow_body_seconds``, longer than a client's timeout allows.
+    * ``wrong_content_type_rate``: the real answer under the wrong content type: JSON
+      declared ``text/html`` or ``text/plain``, the registry's XML declared ``text/html`` or
+      ``application/json``.
+    * ``wrong_shape_rate``: well-formed JSON or XML of the wrong shape, as each institution
+      plausibly gets it wrong (``"data": null`` with code 0000, a list sent as an object,
+      amounts of the wrong type, a gateway's envelope around the answer, ...).
     * ``apply_then_timeout_rate`` (control submissions only): the action *is* applied, then
       the answer hangs ``hang_seconds``, so the client times out not knowing it was applied.
       A repeated submission of an action already applied answers normally (it applies
       nothing). Inquiries and status queries never meet this fault.
+
+    A control submission that meets a busy, throttle or error fault applies nothing; with
+    any later fault the action is applied (a timeout's after its hang, over HTTP) and only
+    its answer is late or damaged.
 
     ``feedback_delay`` and ``poll_after_seconds`` apply to an institution that answers with a
     ticket (``bank-west``): seconds until the answer is ready, and the wait it advises.
@@ -52,8 +67,13 @@ class InstitutionProfile(BaseModel):
     error_rate: _Rate = 0.0
     timeout_rate: _Rate = 0.0
     malformed_rate: _Rate = 0.0
+    reset_rate: _Rate = 0.0
+    slow_body_rate: _Rate = 0.0
+    wrong_content_type_rate: _Rate = 0.0
+    wrong_shape_rate: _Rate = 0.0
     apply_then_timeout_rate: _Rate = 0.0
     hang_seconds: float = Field(default=30.0, ge=0.0)
+    slow_body_seconds: float = Field(default=30.0, ge=0.0)
     busy_code_share: _Rate = 0.0
     feedback_delay: float = Field(default=0.5, ge=0.0)
     poll_after_seconds: int = Field(default=1, ge=0)
@@ -79,6 +99,10 @@ class InstitutionProfile(BaseModel):
             + self.error_rate
             + self.timeout_rate
             + self.malformed_rate
+            + self.reset_rate
+            + self.slow_body_rate
+            + self.wrong_content_type_rate
+            + self.wrong_shape_rate
         )
 
 

@@ -37,6 +37,10 @@ class Fault(StrEnum):
     ERROR = "error"
     TIMEOUT = "timeout"
     MALFORMED = "malformed"
+    RESET = "reset"
+    SLOW_BODY = "slow_body"
+    WRONG_CONTENT_TYPE = "wrong_content_type"
+    WRONG_SHAPE = "wrong_shape"
     APPLY_THEN_TIMEOUT = "apply_then_timeout"  # control submissions only
 
 
@@ -47,7 +51,9 @@ class Decision:
     ``delay`` is the wait before answering (for a timeout, the hang included);
     ``busy_code`` says a busy answer is given in the institution's own envelope where it has
     one; ``truncate`` says a malformed body is the real one cut short, else an unrelated page;
-    ``hang_after`` is the wait after a control action was applied and before its answer.
+    ``hang_after`` is the wait after a control action was applied and before its answer;
+    ``slow_body`` the seconds a slow body takes to trickle out; ``variant``, a draw in
+    [0, 1), picks which of its forms a fault takes (which content type, which wrong shape).
     """
 
     fault: Fault | None = None
@@ -55,6 +61,8 @@ class Decision:
     busy_code: bool = False
     truncate: bool = False
     hang_after: float = 0.0
+    slow_body: float = 0.0
+    variant: float = 0.0
 
 
 class FaultPlan:
@@ -98,6 +106,8 @@ class FaultPlan:
             busy_code=fault is Fault.BUSY and detail < profile.busy_code_share,
             truncate=fault is Fault.MALFORMED and detail < 0.5,
             hang_after=profile.hang_seconds if fault is Fault.APPLY_THEN_TIMEOUT else 0.0,
+            slow_body=profile.slow_body_seconds if fault is Fault.SLOW_BODY else 0.0,
+            variant=detail if fault in _VARIED else 0.0,
         )
 
     def _count(self, request_id: str) -> int:
@@ -110,6 +120,10 @@ class FaultPlan:
         return count
 
 
+#: The faults that come in several forms, chosen by :attr:`Decision.variant`.
+_VARIED = frozenset({Fault.WRONG_CONTENT_TYPE, Fault.WRONG_SHAPE})
+
+
 def _cumulative(profile: InstitutionProfile) -> list[tuple[Fault, float]]:
     rates = (
         (Fault.BUSY, profile.busy_rate),
@@ -117,6 +131,11 @@ def _cumulative(profile: InstitutionProfile) -> list[tuple[Fault, float]]:
         (Fault.ERROR, profile.error_rate),
         (Fault.TIMEOUT, profile.timeout_rate),
         (Fault.MALFORMED, profile.malformed_rate),
+        # Later additions come last, so that without them every other draw stays the same.
+        (Fault.RESET, profile.reset_rate),
+        (Fault.SLOW_BODY, profile.slow_body_rate),
+        (Fault.WRONG_CONTENT_TYPE, profile.wrong_content_type_rate),
+        (Fault.WRONG_SHAPE, profile.wrong_shape_rate),
     )
     thresholds, total = [], 0.0
     for fault, rate in rates:

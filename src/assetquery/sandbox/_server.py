@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from collections.abc import Callable
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING
 from .._errors import ConfigurationError
 from ._app import create_app
 from ._config import SandboxConfig
+from ._http import DroppedConnection
 from ._institutions import institutions_toml
 
 if TYPE_CHECKING:
@@ -73,14 +75,20 @@ def _server(app: Starlette, *, on_ready: Callable[[], None]) -> uvicorn.Server:
 
     # Warnings only: a sandbox serving a batch would otherwise log every request. Answers
     # left hanging on purpose (timeout faults) must not hold up the exit for long.
-    return Announcing(
-        uvicorn.Config(
-            app,
-            log_level="warning",
-            access_log=False,
-            timeout_graceful_shutdown=_GRACEFUL_SHUTDOWN,
-        )
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=_GRACEFUL_SHUTDOWN,
     )
+    # Connections dropped on purpose (reset faults) are not errors worth a traceback.
+    logging.getLogger("uvicorn.error").addFilter(_not_a_deliberate_reset)
+    return Announcing(config)
+
+
+def _not_a_deliberate_reset(record: logging.LogRecord) -> bool:
+    """False for the log record of a connection a reset fault dropped on purpose."""
+    return not (record.exc_info and isinstance(record.exc_info[1], DroppedConnection))
 
 
 def _bind(host: str, port: int) -> socket.socket:

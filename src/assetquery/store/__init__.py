@@ -5,6 +5,7 @@ PostgreSQL with ``postgresql+psycopg://…`` (extra ``postgres``) when several w
 one ledger.
 """
 
+from ._audit import Audit, AuditEntry, AuditEvent, ChainCheck
 from ._clocks import Clock, ClockOutcome, Clocks, NewClock
 from ._engine import DEFAULT_STORE, normalize_url
 from ._store import ActionNotFound, ConcurrentUpdate, NewAction, Store
@@ -12,6 +13,10 @@ from ._store import ActionNotFound, ConcurrentUpdate, NewAction, Store
 __all__ = [
     "DEFAULT_STORE",
     "ActionNotFound",
+    "Audit",
+    "AuditEntry",
+    "AuditEvent",
+    "ChainCheck",
     "Clock",
     "ClockOutcome",
     "Clocks",

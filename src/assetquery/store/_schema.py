@@ -22,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-__all__ = ["ActionRow", "Base", "ClockRow", "TransitionRow", "UtcDateTime"]
+__all__ = ["ActionRow", "AuditRow", "Base", "ClockRow", "TransitionRow", "UtcDateTime"]
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -162,3 +162,27 @@ class ClockRow(Base):
             unique=True,
         ),
     )
+
+
+class AuditRow(Base):
+    """One entry of the append-only, hash-chained audit trail.
+
+    ``hash`` covers every other column and the previous entry's hash, so editing, deleting or
+    reordering any entry breaks the chain from that entry on. No personal data is stored in
+    clear: the party is masked, institution answers are statuses, not contents.
+    """
+
+    __tablename__ = "audit_entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    seq: Mapped[int] = mapped_column(BigInteger, unique=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    actor: Mapped[str] = mapped_column(String(128))
+    event: Mapped[str] = mapped_column(String(64))
+    case_number: Mapped[str | None] = mapped_column(String(64))
+    party: Mapped[str | None] = mapped_column(String(256))
+    institution: Mapped[str | None] = mapped_column(String(64))
+    subject: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))

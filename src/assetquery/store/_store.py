@@ -10,7 +10,7 @@ the row changed under it fails loudly and is retried from a fresh read, never ov
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -30,9 +30,11 @@ from .._actions import (
     check_transition,
 )
 from .._errors import AssetqueryError
+from .._identifiers import mask_account, mask_id_number, mask_name, mask_text
 from .._models import Party
 from .._money import Money
-from ._clocks import Clocks
+from ._audit import Audit, AuditEvent, append_events
+from ._clocks import Clocks, NewClock, clock_rows
 from ._engine import DEFAULT_STORE, create_store_engine, migrate
 from ._schema import ActionRow, TransitionRow
 
@@ -136,6 +138,34 @@ def _to_action(row: ActionRow) -> ControlAction:
     )
 
 
+def _audit_event(
+    action: ControlAction, event: str, actor: str, reason: str, before: str | None
+) -> AuditEvent:
+    """An action's move, as the audit trail keeps it: no name, ID or account in clear."""
+    detail: dict[str, Any] = {
+        "kind": action.kind.value,
+        "asset_kind": action.asset_kind,
+        "asset": mask_account(action.asset_identifier),
+        "reason": mask_text(reason),
+    }
+    if before is not None:
+        detail["from"] = before
+        detail["to"] = action.state.value
+    if action.amount is not None:
+        detail["amount"] = str(action.amount.amount)
+    if action.override_reason and before is None:
+        detail["override_reason"] = mask_text(action.override_reason)
+    return AuditEvent(
+        event=event,
+        actor=actor,
+        case_number=action.case_number,
+        party=f"{mask_name(action.party_name)} ({mask_id_number(action.party_id_number)})",
+        institution=action.institution,
+        subject=f"action:{action.id}",
+        detail=detail,
+    )
+
+
 def _apply(row: ActionRow, changes: dict[str, Any]) -> None:
     unknown = set(changes) - _CHANGEABLE
     if unknown:
@@ -157,6 +187,8 @@ class Store:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         #: the SLA clocks
         self.clocks = Clocks(self._sessions)
+        #: the hash-chained audit trail
+        self.audit = Audit(self._sessions)
 
     @property
     def url(self) -> str:
@@ -237,7 +269,13 @@ class Store:
         with self._session() as session:
             session.add(row)
             session.flush()
-            return _to_action(row)
+            action = _to_action(row)
+            append_events(
+                session,
+                [_audit_event(action, "action.requested", new.requested_by, reason, None)],
+                at,
+            )
+            return action
 
     def move(
         self,
@@ -263,11 +301,18 @@ class Store:
                     reason=reason,
                 )
             )
+            before = row.state
             row.state = to_state.value
             row.updated_at = at
             _apply(row, changes)
             session.flush()
-            return _to_action(row)
+            action = _to_action(row)
+            append_events(
+                session,
+                [_audit_event(action, f"action.{to_state.value}", actor, reason, before)],
+                at,
+            )
+            return action
 
         return self._retrying(work)
 
@@ -282,6 +327,14 @@ class Store:
             return _to_action(row)
 
         return self._retrying(work)
+
+    def record_lookup(
+        self, clocks: Sequence[NewClock], events: Sequence[AuditEvent], *, at: datetime
+    ) -> None:
+        """A lookup's SLA clocks and audit entries, in one transaction."""
+        with self._session() as session:
+            session.add_all(clock_rows(clocks))
+            append_events(session, events, at)
 
     def count_status_check(self, action_id: int, *, at: datetime) -> ControlAction:
         """Note one more status query of an action (a counter two syncs may bump at once)."""
