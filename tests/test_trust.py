@@ -8,7 +8,7 @@ import re
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
@@ -316,3 +316,30 @@ async def test_an_oversized_answer_is_refused(
     assert bank.error is not None and bank.error.code == "too_large"
     assert "2,048-byte limit" in bank.error.message
     assert report.result_for("fund").status is ResultStatus.OK
+
+
+async def test_an_oversized_stream_is_cut_off_while_reading() -> None:
+    from assetquery._transport import CappedTransport
+    from assetquery.adapters import MalformedResponse
+
+    async def endless() -> AsyncIterator[bytes]:
+        for _ in range(1000):
+            yield b"x" * 1024
+
+    class Streaming(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            return httpx.Response(200, stream=_Async(endless()))
+
+    class _Async(httpx.AsyncByteStream):
+        def __init__(self, chunks: AsyncIterator[bytes]) -> None:
+            self._chunks = chunks
+
+        async def __aiter__(self) -> AsyncIterator[bytes]:
+            async for chunk in self._chunks:
+                yield chunk
+
+    transport = CappedTransport(Streaming(), 64 * 1024, "测试银行")
+    async with httpx.AsyncClient(transport=transport) as client:
+        with pytest.raises(MalformedResponse, match="65,536-byte limit") as refused:
+            await client.get("https://bank.test/")
+    assert refused.value.code == "too_large"

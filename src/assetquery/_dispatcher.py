@@ -10,6 +10,7 @@ lookup's deadline; a ticket still open then is kept in the result for :meth:`ref
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import AsyncExitStack
@@ -36,6 +37,7 @@ from ._errors import (
     InstitutionTimeout,
     InstitutionUnreachable,
     RefusedRequest,
+    RetryableAdapterError,
 )
 from ._identifiers import parse_case_number
 from ._logging import get_logger
@@ -130,9 +132,7 @@ class Dispatcher:
         self._routes = tuple(
             _Route(
                 inst,
-                load_adapter(inst.adapter)(
-                    Institution(inst.id, inst.name, inst.options, inst.max_response_bytes)
-                ),
+                load_adapter(inst.adapter)(Institution(inst.id, inst.name, inst.options)),
             )
             for inst in settings.enabled_institutions
         )
@@ -272,14 +272,15 @@ class Dispatcher:
                 _audit_events(report),
                 at=report.finished_at,
             )
-        log.info(
-            "lookup finished",
-            lookup_id=lookup_id,
-            case=case.number,
-            party=party.masked,
-            complete=report.complete,
-            assets=len(report.assets),
-        )
+        if log.isEnabledFor(logging.INFO):  # building the event costs even when dropped
+            log.info(
+                "lookup finished",
+                lookup_id=lookup_id,
+                case=case.number,
+                party=party.masked,
+                complete=report.complete,
+                assets=len(report.assets),
+            )
         return report
 
     async def _authorize(self, party: Party, case: Case) -> None:
@@ -355,6 +356,9 @@ class Dispatcher:
         limit = window or self.settings.lookup.window or self._default_window()
         source = _as_async_iterator(items)
         running: set[asyncio.Task[LookupReport]] = set()
+        # Finished lookups queue up here: waiting costs the same however many are in flight
+        # (asyncio.wait would re-register on every running task each time one finishes).
+        finished: asyncio.Queue[asyncio.Task[LookupReport]] = asyncio.Queue()
         exhausted = False
         try:
             while True:
@@ -365,16 +369,16 @@ class Dispatcher:
                         exhausted = True
                         break
                     request = item if isinstance(item, LookupRequest) else LookupRequest(*item)
-                    running.add(
-                        asyncio.create_task(
-                            self.lookup(request.party, request.case, reference=request.reference)
-                        )
+                    task = asyncio.create_task(
+                        self.lookup(request.party, request.case, reference=request.reference)
                     )
+                    running.add(task)
+                    task.add_done_callback(finished.put_nowait)
                 if not running:
                     return
-                done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-                for task in done:
-                    yield task.result()
+                task = await finished.get()
+                running.discard(task)
+                yield task.result()
         finally:
             for task in running:
                 task.cancel()
@@ -573,12 +577,13 @@ class Dispatcher:
                 ),
             )
         except AdapterError as error:
-            log.debug(
-                "institution failed",
-                institution=settings.id,
-                code=error.code,
-                attempts=trace.attempts,
-            )
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug(
+                    "institution failed",
+                    institution=settings.id,
+                    code=error.code,
+                    attempts=trace.attempts,
+                )
             return result(
                 ResultStatus(error.status),
                 error=ErrorInfo(code=error.code, message=error.message, retryable=error.retryable),
@@ -589,8 +594,25 @@ class Dispatcher:
     async def _call(
         self, route: _Route, trace: Trace, call: Callable[[], Awaitable[InquiryAnswer]]
     ) -> InquiryAnswer:
-        """One adapter call with the route's retries, each attempt gated and timed."""
-        answer: InquiryAnswer = await route.retrying.copy()(self._attempt, route, trace, call)
+        """One adapter call with the route's retries, each attempt gated and timed.
+
+        Most calls succeed at once, so the first attempt runs outside tenacity; only a
+        retryable failure hands over to the retry policy, which counts that failure as its
+        first attempt and decides every wait and retry from there.
+        """
+        try:
+            return await self._attempt(route, trace, call)
+        except RetryableAdapterError as error:
+            first: RetryableAdapterError | None = error
+
+        async def again() -> InquiryAnswer:
+            nonlocal first
+            if first is not None:
+                failed, first = first, None
+                raise failed
+            return await self._attempt(route, trace, call)
+
+        answer: InquiryAnswer = await route.retrying.copy()(again)
         return answer
 
     async def _attempt(self, route: _Route, trace: Trace, call: Callable[[], Awaitable[T]]) -> T:

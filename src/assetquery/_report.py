@@ -101,7 +101,8 @@ def build_report(
     sandbox: bool = False,
 ) -> LookupReport:
     assets = merge_assets(results)
-    return LookupReport(
+    # Every part was validated when it was made; the report only assembles them.
+    return LookupReport.model_construct(
         lookup_id=lookup_id,
         reference=reference,
         party=party,

@@ -35,6 +35,9 @@ class SlaPolicy:
     def __init__(self, pack: RulePack, calendar: WorkingCalendar) -> None:
         self.pack = pack
         self.calendar = calendar
+        # A working-day deadline depends only on the day of the request: every lookup of a
+        # batch asks for the same few, so they are worked out once.
+        self._working_day_deadlines: dict[tuple[int, date], Deadline] = {}
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SlaPolicy:
@@ -55,7 +58,14 @@ class SlaPolicy:
             return Deadline(started_at + timedelta(hours=rule.hours), provisional=False)
         if rule.kind is SlaKind.WORKING_DAYS:
             assert rule.working_days is not None
-            return self.calendar.add_working_days(started_at, rule.working_days)
+            key = (rule.working_days, local_date(started_at))
+            deadline = self._working_day_deadlines.get(key)
+            if deadline is None:
+                if len(self._working_day_deadlines) > 4096:
+                    self._working_day_deadlines.clear()
+                deadline = self.calendar.add_working_days(started_at, rule.working_days)
+                self._working_day_deadlines[key] = deadline
+            return deadline
         assert rule.period is not None
         # art. 85: the period ends on its last day, or the next working day after a rest day
         last = rule.period.after(local_date(started_at))

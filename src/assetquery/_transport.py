@@ -9,15 +9,16 @@ choice: httpx's own, HTTP/2 (``h2``), or aiohttp's through ``httpx-aiohttp``.
 from __future__ import annotations
 
 import ssl
+from collections.abc import AsyncIterator, Callable
 from importlib.metadata import PackageNotFoundError, version
 
 import httpx
 
 from ._config import InstitutionSettings
-from ._errors import ConfigurationError
+from ._errors import ConfigurationError, MalformedResponse
 from ._logging import get_logger
 
-__all__ = ["build_client"]
+__all__ = ["CappedTransport", "build_client"]
 
 log = get_logger("assetquery.transport")
 
@@ -75,6 +76,68 @@ def _transport(
     return httpx.AsyncHTTPTransport(verify=verify, limits=limits, http2=http2)
 
 
+class _CappedStream(httpx.AsyncByteStream):
+    """A response body that stops being read once it passes the limit.
+
+    An iterator object rather than an async generator: it is created for every answer, and
+    an async generator costs the event loop a registration and a finalizer each time.
+    """
+
+    def __init__(
+        self, inner: httpx.AsyncByteStream, limit: int, refuse: Callable[[], MalformedResponse]
+    ) -> None:
+        self._inner = inner
+        self._chunks: AsyncIterator[bytes] | None = None
+        self._limit = limit
+        self._read = 0
+        self._refuse = refuse
+
+    def __aiter__(self) -> _CappedStream:
+        self._chunks = self._inner.__aiter__()
+        return self
+
+    async def __anext__(self) -> bytes:
+        assert self._chunks is not None
+        chunk = await self._chunks.__anext__()
+        self._read += len(chunk)
+        if self._read > self._limit:
+            raise self._refuse()
+        return chunk
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+class CappedTransport(httpx.AsyncBaseTransport):
+    """Refuses answers larger than ``limit`` bytes, declared or actual, while reading them.
+
+    The refusal is a :class:`MalformedResponse` (code ``too_large``): it travels up through
+    httpx unchanged, and the dispatcher reports it like any other malformed answer.
+    """
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, limit: int, institution: str) -> None:
+        self._inner = inner
+        self._limit = limit
+        self._message = f"{institution} sent an answer larger than the {limit:,}-byte limit"
+
+    def _refuse(self) -> MalformedResponse:
+        return MalformedResponse(self._message, code="too_large")
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self._inner.handle_async_request(request)
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self._limit:
+            await response.aclose()
+            raise self._refuse()
+        stream = response.stream
+        assert isinstance(stream, httpx.AsyncByteStream)
+        response.stream = _CappedStream(stream, self._limit, self._refuse)
+        return response
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
 def build_client(
     settings: InstitutionSettings, transport: httpx.AsyncBaseTransport | None = None
 ) -> httpx.AsyncClient:
@@ -92,6 +155,7 @@ def build_client(
             keepalive_expiry=settings.keepalive_expiry,
         )
         transport = _transport(settings, _tls_context(settings), limits)
+    transport = CappedTransport(transport, settings.max_response_bytes, settings.name)
     return httpx.AsyncClient(
         base_url=settings.base_url,
         headers=headers,

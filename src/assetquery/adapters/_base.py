@@ -70,8 +70,6 @@ class Institution:
     id: str
     name: str
     options: Mapping[str, Any] = field(default_factory=dict)
-    #: answers larger than this are refused (:meth:`Adapter.send` stops reading them)
-    max_response_bytes: int = 10 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,7 +243,7 @@ class Adapter(abc.ABC):
         a 404 or 409 is an answer ("no such key", "key used for another request").
         """
         try:
-            response = await self._capped(client, client.build_request(method, url, **kwargs))
+            response = await client.request(method, url, **kwargs)
         except httpx.TimeoutException as exc:
             raise InstitutionTimeout(
                 f"{self.institution.name} did not answer in time ({type(exc).__name__})",
@@ -265,43 +263,6 @@ class Adapter(abc.ABC):
         if response.status_code not in readable:
             check_status(response, self.institution.name)
         return response
-
-    async def _capped(self, client: httpx.AsyncClient, request: httpx.Request) -> httpx.Response:
-        """Send and read the answer, refusing one larger than the institution's cap."""
-        limit = self.institution.max_response_bytes
-        response = await client.send(request, stream=True)
-        if response.is_stream_consumed:
-            # A transport that hands over a response already in memory (a mock): just check.
-            if len(response.content) > limit:
-                raise self._too_large(limit)
-            return response
-        try:
-            declared = response.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > limit:
-                raise self._too_large(limit)
-            body = bytearray()
-            async for chunk in response.aiter_raw():
-                body += chunk
-                if len(body) > limit:
-                    raise self._too_large(limit)
-        finally:
-            await response.aclose()
-        # Keep the status and headers; the raw body is decoded (gzip, …) as httpx would.
-        capped = httpx.Response(
-            response.status_code,
-            headers=response.headers,
-            stream=httpx.ByteStream(bytes(body)),
-            request=request,
-            extensions=response.extensions,
-        )
-        await capped.aread()
-        return capped
-
-    def _too_large(self, limit: int) -> MalformedResponse:
-        return MalformedResponse(
-            f"{self.institution.name} sent an answer larger than the {limit:,}-byte limit",
-            code="too_large",
-        )
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.institution.id}>"

@@ -60,6 +60,7 @@ from datetime import datetime
 from fractions import Fraction
 from typing import ClassVar
 from xml.etree.ElementTree import Element, SubElement, tostring
+from xml.sax.saxutils import escape
 
 import httpx
 
@@ -305,14 +306,16 @@ class RealEstateRegistryAdapter(Adapter):
 
 
 def _request_xml(request: InquiryRequest) -> bytes:
-    root = Element("CxRequest")
-    SubElement(root, "Ywh").text = request.request_id
-    SubElement(root, "Ah").text = request.case.number
-    SubElement(root, "Fy").text = request.case.court or ""
-    SubElement(root, "Cbr").text = request.case.operator
-    _holder(root, request.party.name, request.party.kind, request.party.id_number)
-    body: bytes = tostring(root, encoding="utf-8", xml_declaration=True)
-    return body
+    """The inquiry. Put together from escaped strings: it is on every lookup's path, and
+    building an ElementTree to serialize costs more than the rest of the request."""
+    case, party = request.case, request.party
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>'
+        f"<CxRequest><Ywh>{escape(request.request_id)}</Ywh><Ah>{escape(case.number)}</Ah>"
+        f"<Fy>{escape(case.court or '')}</Fy><Cbr>{escape(case.operator)}</Cbr>"
+        f"<Qlr><Mc>{escape(party.name)}</Mc><Zjlx>{_ID_TYPE[party.kind]}</Zjlx>"
+        f"<Zjh>{escape(party.id_number)}</Zjh></Qlr></CxRequest>"
+    ).encode()
 
 
 def _holder(root: Element, name: str, kind: PartyKind, id_number: str) -> None:
