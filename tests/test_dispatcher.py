@@ -24,7 +24,8 @@ from .samples import BANK_PATH, FUND_PATH, REGISTRY_PATH, TICKET_PATH
 
 @pytest.fixture
 def router() -> Iterator[respx.MockRouter]:
-    with respx.mock(assert_all_called=False) as mock:
+    # Mocked at httpx's level: whatever transport an institution uses underneath.
+    with respx.mock(assert_all_called=False, using="httpx") as mock:
         yield mock
 
 

@@ -156,7 +156,10 @@ class InstitutionSettings(_Section):
     poll_interval: float = Field(
         default=5.0, gt=0, description="seconds between polls when the institution gives no hint"
     )
-    transport: Literal["default", "http2", "aiohttp"] = "default"
+    transport: Literal["aiohttp", "httpx", "http2"] = Field(
+        default="aiohttp",
+        description="aiohttp's (measured fastest), httpx's own, or httpx's HTTP/2",
+    )
     keepalive_expiry: float = Field(
         default=4.0, ge=0, description="close idle connections before the server does, seconds"
     )
