@@ -12,9 +12,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from stdnum.cn import ric, uscc
 
 from assetquery import Case, Party
+
+# The same examples on every run (a failure is reproducible); HYPOTHESIS_PROFILE=explore
+# draws fresh ones and remembers failures in .hypothesis/.
+settings.register_profile("repeatable", derandomize=True, database=None, print_blob=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 
 @pytest.fixture(autouse=True)
@@ -59,9 +66,11 @@ def case() -> Case:
 class SandboxServer:
     """``assetquery sandbox serve`` in a child process, on a free loopback port."""
 
-    def __init__(self, config: Path, process: subprocess.Popen[str]) -> None:
+    def __init__(self, config: Path, process: subprocess.Popen[str], url: str = "") -> None:
         self.config = config
         self.process = process
+        #: where it listens, e.g. ``http://127.0.0.1:54321`` (the admin API is under it)
+        self.url = url
 
     @classmethod
     def start(cls, directory: Path, *options: str) -> SandboxServer:
@@ -88,7 +97,7 @@ class SandboxServer:
         if "listening on" not in line:
             process.kill()
             raise RuntimeError(f"sandbox server did not start: {line!r}")
-        return cls(config, process)
+        return cls(config, process, url=line.split()[-1])
 
     def stop(self) -> None:
         self.process.terminate()

@@ -353,7 +353,7 @@ def test_two_files_for_one_year_are_refused(tmp_path: Path) -> None:
             'year = 2027\nholidays = ["2027-02-05"]\nworkdays = ["2027-02-08"]\n',
             "workdays: 2027-02-08 (Monday): a make-up workday is a Saturday or Sunday",
         ),
-        ('year = 2027\nholidays = ["2027-02-30"]\n', "holidays[0]: '2027-02-30' is not a"),
+        ('year = 2027\nholidays = ["2027-02-30"]\n', "holidays[0]: 2027-02-30 is not a calendar"),
         ("year = 2027\nholidays = [20270101]\n", 'holidays[0]: write a date as "2027-01-01"'),
         ('year = 2027\nholidays = ["2027-01-01T00:00"]\n', "holidays[0]: write a date as"),
         ('holidays = ["2027-01-01"]\n', "year: Field required"),

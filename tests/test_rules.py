@@ -301,7 +301,7 @@ def test_a_pack_file_loads(tmp_path: Path) -> None:
         ('default = "6m"', "", r"max_period: needs a 'default' period"),
         ('bank_account = "6m"', 'bank_account = "6 weeks"', r"max_period\.bank_account: .*1y"),
         ('bank_account = "6m"', "bank_account = 6", r"max_period\.bank_account: write the"),
-        ('bank_account = "6m"', 'Bank = "6m"', r"max_period: 'Bank' is not an asset kind"),
+        ('bank_account = "6m"', 'Bank = "6m"', r"max_period: a key is not an asset kind"),
         ('day_count = "exclusive"', 'day_count = "both"', r"day_count: .*'inclusive'"),
         ("renewal_lead_days = 10", "renewal_lead_days = -1", r"renewal_lead_days: .*0"),
         ("renewal_lead_days = 10", "", r"renewal_lead_days: Field required"),

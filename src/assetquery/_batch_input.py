@@ -127,13 +127,26 @@ def _cells(columns: list[str | None], values: list[Any]) -> dict[str, str]:
     return cells
 
 
+_NUMBERS_ALLOWED = frozenset({"claim_amount"})
+
+
 def _cell_text(column: str, value: Any) -> str:
-    """A non-text spreadsheet cell. An ID typed as a number has lost digits in Excel."""
-    if column == "id_number" and isinstance(value, int | float):
+    """A cell that is not text: a number where a number is fine, else a marked refusal.
+
+    An ID typed as a number has lost digits in Excel; a date, a list or a true/false in a
+    name column is a mistake, never something to turn into a name.
+    """
+    if column == "id_number" and isinstance(value, int | float) and not isinstance(value, bool):
         return f"\0number:{value}"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
+    if (
+        column in _NUMBERS_ALLOWED
+        and isinstance(value, int | float | Decimal)
+        and not (isinstance(value, bool))
+    ):
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        return str(value)
+    return f"\0type:{type(value).__name__}"
 
 
 # --- CSV ----------------------------------------------------------------------------------
@@ -193,18 +206,30 @@ def _read_xlsx(path: Path) -> Iterator[RawRow]:
     except Exception as exc:  # openpyxl raises many kinds for a damaged file
         raise BatchInputError(f"{path}: not a readable .xlsx workbook ({exc})") from None
     try:
-        rows = workbook.worksheets[0].iter_rows(values_only=True)
-        columns: list[str | None] | None = None
-        for number, values in enumerate(rows, start=1):
-            if columns is None:
-                if any(v is not None and str(v).strip() for v in values):
-                    columns = _columns([str(v or "") for v in values], path)
-                continue
-            yield RawRow(number, _cells(columns, list(values)))
-        if columns is None:
-            raise BatchInputError(f"{path}: the first sheet is empty")
+        yield from _sheet_rows(workbook, path)
+    except BatchInputError:
+        raise
+    except Exception as exc:  # openpyxl reads sheets lazily: damage shows up while iterating
+        raise BatchInputError(
+            f"{path}: the workbook is damaged ({type(exc).__name__}); save it again from Excel"
+        ) from None
     finally:
         workbook.close()
+
+
+def _sheet_rows(workbook: Any, path: Path) -> Iterator[RawRow]:
+    if not workbook.worksheets:
+        raise BatchInputError(f"{path}: the workbook has no sheet")
+    rows = workbook.worksheets[0].iter_rows(values_only=True)
+    columns: list[str | None] | None = None
+    for number, values in enumerate(rows, start=1):
+        if columns is None:
+            if any(v is not None and str(v).strip() for v in values):
+                columns = _columns([str(v or "") for v in values], path)
+            continue
+        yield RawRow(number, _cells(columns, list(values)))
+    if columns is None:
+        raise BatchInputError(f"{path}: the first sheet is empty")
 
 
 # --- JSONL --------------------------------------------------------------------------------
@@ -296,6 +321,10 @@ def parse_row(row: RawRow, defaults: RowDefaults) -> LookupRequest | Rejection:
     if "\0error" in row.fields:
         return Rejection(row.line, "row", row.fields["\0error"])
     fields = row.fields
+    for column, value in fields.items():
+        if value.startswith("\0type:"):
+            kind = value.removeprefix("\0type:")
+            return Rejection(row.line, column, f"is a {kind}, not text; enter it as text")
     raw_id = fields.get("id_number", "")
     if raw_id.startswith("\0number:"):
         return Rejection(

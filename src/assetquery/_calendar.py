@@ -92,8 +92,9 @@ def _parse_day(value: object) -> object:
         try:
             return date.fromisoformat(value.strip())
         except ValueError:
-            raise ValueError(f"{value!r} is not a calendar date") from None
-    raise ValueError(f'write a date as "2027-01-01", not {value!r}')
+            # Only digits and dashes matched: safe to quote, and the quickest fix to find.
+            raise ValueError(f"{value.strip()} is not a calendar date") from None
+    raise ValueError(f'write a date as "2027-01-01", not a {type(value).__name__}')
 
 
 _Day = Annotated[date, BeforeValidator(_parse_day)]
@@ -197,6 +198,10 @@ def load_schedule(path: str | os.PathLike[str]) -> YearSchedule:
         raise ConfigurationError(f"{file}: is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigurationError(f"{file}: is not valid TOML ({exc})") from None
+    except (RecursionError, ValueError):
+        raise ConfigurationError(
+            f"{file}: is not usable TOML (nested too deeply, or a number too long)"
+        ) from None
     return schedule_from_mapping(data, str(file))
 
 

@@ -12,6 +12,7 @@ Environment variables ``ASSETQUERY_<KEY>`` override top-level keys (``ASSETQUERY
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -43,6 +44,8 @@ __all__ = [
 ]
 
 _INLINE_SECRETS = ("token", "password", "secret", "api_key", "apikey", "key_password")
+# An institution id worth echoing in an error: it is what the operator wrote as an id.
+_SAFE_ID = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
 
 
 class _Section(BaseModel):
@@ -265,8 +268,9 @@ def _location(loc: tuple[int | str, ...], data: Mapping[str, Any]) -> str:
             label = f"[{item}]"
             try:
                 node = node[item]
-                if isinstance(node, Mapping) and "id" in node:
-                    label += f" ({node['id']})"
+                ident = node.get("id") if isinstance(node, Mapping) else None
+                if isinstance(ident, str) and _SAFE_ID.fullmatch(ident):
+                    label += f" ({ident})"
             except (IndexError, KeyError, TypeError):
                 node = None
             parts.append(label)
@@ -276,8 +280,39 @@ def _location(loc: tuple[int | str, ...], data: Mapping[str, Any]) -> str:
     return "".join(parts) or "(top level)"
 
 
+def _inline_secrets(value: object, path: str) -> list[str]:
+    """Where secret-named keys sit anywhere below ``path`` (adapter options included)."""
+    found = []
+    if isinstance(value, Mapping):
+        for key, inner in value.items():
+            here = f"{path}.{key}"
+            if str(key).lower() in _INLINE_SECRETS:
+                found.append(here)
+            found += _inline_secrets(inner, here)
+    elif isinstance(value, list):
+        for index, inner in enumerate(value):
+            found += _inline_secrets(inner, f"{path}[{index}]")
+    return found
+
+
 def settings_from_mapping(data: Mapping[str, Any], source: str = "configuration") -> Settings:
     """Validate configuration data; errors name the source, the key and the problem."""
+    private = sorted(str(k) for k in data if not isinstance(k, str) or k.startswith("_"))
+    if private:
+        # pydantic-settings would take these as its own arguments (where to read the
+        # environment from, command-line parsing): a file must never steer those.
+        raise ConfigurationError(f"{source} is not valid:\n  {', '.join(private)}: unknown key(s)")
+    institutions = data.get("institutions")
+    secrets = []
+    for index, entry in enumerate(institutions if isinstance(institutions, list) else []):
+        if isinstance(entry, Mapping) and "options" in entry:
+            secrets += _inline_secrets(entry["options"], f"institutions[{index}].options")
+    if secrets:
+        raise ConfigurationError(
+            f"{source} is not valid:\n  {', '.join(secrets)}: inline secrets are not accepted "
+            "in the configuration; put the secret in an environment variable and name it "
+            "with auth.token_env (or keep it in a file named by auth.token_file)"
+        )
     try:
         return Settings(**data)
     except ValidationError as exc:
@@ -295,7 +330,7 @@ def _anchor_paths(data: dict[str, Any], folder: Path) -> dict[str, Any]:
     """Relative paths in a configuration file mean: relative to that file's folder."""
 
     def anchored(value: object) -> object:
-        if isinstance(value, str) and value and not Path(value).expanduser().is_absolute():
+        if isinstance(value, str) and value and not Path(value).is_absolute():
             return str(folder / value)
         return value
 
@@ -303,7 +338,8 @@ def _anchor_paths(data: dict[str, Any], folder: Path) -> dict[str, Any]:
         data["rules"] = anchored(data["rules"])
     if isinstance(data.get("calendar"), list):
         data["calendar"] = [anchored(v) for v in data["calendar"]]
-    for institution in data.get("institutions", []) or []:
+    institutions = data.get("institutions")
+    for institution in institutions if isinstance(institutions, list) else []:
         auth = institution.get("auth") if isinstance(institution, dict) else None
         if isinstance(auth, dict):
             for key in _RELATIVE_PATHS:
@@ -329,4 +365,8 @@ def load_settings(path: str | os.PathLike[str]) -> Settings:
         raise ConfigurationError(f"{file}: is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigurationError(f"{file}: is not valid TOML ({exc})") from None
+    except (RecursionError, ValueError):
+        raise ConfigurationError(
+            f"{file}: is not usable TOML (nested too deeply, or a number too long)"
+        ) from None
     return settings_from_mapping(_anchor_paths(data, file.parent), str(file))

@@ -39,7 +39,7 @@ from ._errors import (
     RefusedRequest,
     RetryableAdapterError,
 )
-from ._identifiers import parse_case_number
+from ._identifiers import parse_case_number, safe_code, scrub
 from ._logging import get_logger
 from ._models import (
     NOT_APPLICABLE,
@@ -586,7 +586,12 @@ class Dispatcher:
                 )
             return result(
                 ResultStatus(error.status),
-                error=ErrorInfo(code=error.code, message=error.message, retryable=error.retryable),
+                # Whatever an adapter let through, no ID, account or the party's name goes on.
+                error=ErrorInfo(
+                    code=safe_code(error.code, "error"),
+                    message=scrub(error.message, hide=(request.party.name,), limit=300),
+                    retryable=error.retryable,
+                ),
                 ticket=ticket,
             )
         return result(answer.status, assets=answer.assets)

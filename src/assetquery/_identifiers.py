@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -35,6 +36,8 @@ __all__ = [
     "mask_name",
     "mask_text",
     "parse_case_number",
+    "safe_code",
+    "scrub",
     "validate_account_number",
     "validate_resident_id",
     "validate_unit_number",
@@ -288,6 +291,33 @@ _SECRET_LOOKING = re.compile(
 def mask_text(text: str) -> str:
     """Mask every ID number, credit code or account-like digit run inside free text."""
     return _SECRET_LOOKING.sub(lambda m: _mask_token(m.group()), text)
+
+
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\ufeff]")
+_SAFE_CODE = re.compile(r"[A-Za-z0-9_.-]{1,32}")
+_LONG_DIGITS = re.compile(r"[0-9]{12}")  # an ID number or account inside a "code"
+
+
+def scrub(text: str, *, hide: Iterable[str] = (), limit: int = 160) -> str:
+    """Text from outside (an institution's message) made fit for errors and logs.
+
+    Control characters go, ID-, credit-code- and account-shaped numbers are masked, every
+    string in ``hide`` (the party's name) is masked, and the whole is capped at ``limit``.
+    """
+    cleaned = mask_text(_CONTROL_CHARACTERS.sub(" ", text))
+    for secret in hide:
+        if secret and len(secret) > 1:
+            cleaned = cleaned.replace(secret, mask_name(secret))
+    cleaned = " ".join(cleaned.split())
+    return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
+
+
+def safe_code(code: str, default: str = "unknown") -> str:
+    """An institution's error code, if it looks like one (and not like an ID number or an
+    account); else ``default``."""
+    if _SAFE_CODE.fullmatch(code) and not _LONG_DIGITS.search(code):
+        return code
+    return default
 
 
 def _mask_token(token: str) -> str:

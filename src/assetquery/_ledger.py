@@ -34,6 +34,7 @@ from ._actions import (
 )
 from ._dispatcher import Dispatcher, refusal
 from ._errors import AdapterError, InstitutionRejected, InvalidInput, RefusedRequest
+from ._identifiers import scrub
 from ._models import AssetKind, Case, LookupReport, Party, PartyKind
 from ._money import Money
 from ._planner import FreezePlan, plan_controls
@@ -548,9 +549,11 @@ class ActionLedger:
             status = await self.dispatcher.submit_control(action.institution, request)
         except InstitutionRejected as exc:
             # A refusal of the request itself (credentials, malformed): nothing was applied.
-            return await self._move(action, ActionState.FAILED, exc.message, last_error=exc.message)
+            said = scrub(exc.message, hide=(action.party_name,))
+            return await self._move(action, ActionState.FAILED, said, last_error=said)
         except AdapterError as exc:
-            await self._db(self.store.update, action.id, at=self._clock(), last_error=exc.message)
+            said = scrub(exc.message, hide=(action.party_name,))
+            await self._db(self.store.update, action.id, at=self._clock(), last_error=said)
             return await self._reconcile(action, request, exc)
         return await self._adopt(action, status)
 
@@ -565,7 +568,8 @@ class ActionLedger:
                 self.store.update,
                 action.id,
                 at=self._clock(),
-                last_error=f"{error.message}; outcome unknown until the next sync asks again",
+                last_error=f"{scrub(error.message, hide=(action.party_name,))}; outcome unknown "
+                "until the next sync asks again",
             )
         return await self._adopt(action, status)
 
@@ -642,7 +646,7 @@ class ActionLedger:
     async def _adopt(self, action: ControlAction, status: ControlStatus) -> ControlAction:
         """Record what the institution says about an action."""
         state = status.state
-        said = f": {status.message}" if status.message else ""
+        said = f": {scrub(status.message, hide=(action.party_name,))}" if status.message else ""
         if state is ControlState.UNKNOWN:
             if action.state is ActionState.SUBMITTED:
                 return await self._move(
@@ -663,7 +667,7 @@ class ActionLedger:
         if state is ControlState.REJECTED:
             if action.state in (ActionState.SUBMITTED, ActionState.ACKNOWLEDGED):
                 return await self._move(
-                    action, ActionState.REJECTED, f"rejected{said}", last_error=status.message
+                    action, ActionState.REJECTED, f"rejected{said}", last_error=said.lstrip(": ")
                 )
             return action
         if not action.kind.is_control:

@@ -7,6 +7,7 @@ masks it, so a stray ``print`` or log line does not leak it.
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -110,8 +111,17 @@ class PartyKind(StrEnum):
     ORGANIZATION = "organization"
 
 
+# Characters that never belong in a name: a byte-order mark, zero-width spaces and joiners
+# (invisible, from copying between programs) are dropped; control characters refused.
+_INVISIBLE = dict.fromkeys(map(ord, "\ufeff\u200b\u200c\u200d\u2060\u00ad"))
+
+
 def _clean_name(value: str, field: str = "name") -> str:
-    name = " ".join(value.split())
+    if not isinstance(value, str):
+        raise InvalidInput(field, f"is a {type(value).__name__}, not text")
+    name = " ".join(value.translate(_INVISIBLE).split())
+    if any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co") for c in name):
+        raise InvalidInput(field, "contains control or formatting characters; retype it")
     if not name:
         raise InvalidInput(field, "is empty; give the name as registered")
     if len(name) > 200:

@@ -7,9 +7,11 @@ from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-__all__ = ["FEN", "Money"]
+__all__ = ["FEN", "LIMIT", "Money"]
 
 FEN = Decimal("0.01")
+#: No real balance, claim or value reaches this (10^15 yuan): larger means a broken input.
+LIMIT = Decimal(10) ** 15
 
 
 class Money(BaseModel):
@@ -48,14 +50,19 @@ class Money(BaseModel):
         if isinstance(value, Decimal):
             amount = value
         elif isinstance(value, int | str):
+            text = str(value).strip()
+            if len(text) > 40:
+                raise ValueError("amount has more than 40 characters; not an amount of money")
             try:
-                amount = Decimal(str(value).strip())
+                amount = Decimal(text)
             except InvalidOperation:
                 raise ValueError(f"amount {value!r} is not a decimal number") from None
         else:
             raise ValueError(f"amount must be a Decimal, int or string, not {type(value).__name__}")
         if not amount.is_finite():
-            raise ValueError(f"amount {value!r} is not a finite number")
+            raise ValueError("amount is not a finite number")
+        if abs(amount) >= LIMIT:
+            raise ValueError("amount is 10^15 or more; no real amount is that large")
         return amount.quantize(FEN, rounding=ROUND_HALF_UP)
 
     @field_validator("currency")
@@ -75,6 +82,8 @@ class Money(BaseModel):
         """From an integer number of fen (hundredths), as some institutions send amounts."""
         if isinstance(fen, bool) or not isinstance(fen, int):
             raise ValueError(f"fen must be an integer, not {type(fen).__name__}")
+        if abs(fen) >= LIMIT * 100:
+            raise ValueError("amount is 10^15 or more; no real amount is that large")
         return cls(Decimal(fen).scaleb(-2), currency)
 
     @property

@@ -90,7 +90,7 @@ class Period:
         """``"1y"`` → one year, ``"18m"`` → eighteen months, ``"30d"`` → thirty days."""
         match = _PERIOD.match(text)
         if match is None:
-            raise ValueError(f"{text!r} is not a period; write a count and a unit: 1y, 18m or 30d")
+            raise ValueError("is not a period; write a count and a unit: 1y, 18m or 30d")
         return cls(int(match[1]), PeriodUnit(match[2].lower()))
 
     def after(self, start: date) -> date:
@@ -122,7 +122,9 @@ def _parse_period(value: object) -> object:
         return Period.parse(value)
     if isinstance(value, Period):
         return value
-    raise ValueError(f'write the period as a string like "1y" or "18m", not {value!r}')
+    raise ValueError(
+        f'write the period as a string like "1y" or "18m", not a {type(value).__name__}'
+    )
 
 
 #: A period in configuration: written ``"1y"``, held as :class:`Period`.
@@ -279,7 +281,7 @@ class RulePack(BaseModel):
     def _kinds(cls, value: Mapping[str, Period]) -> Mapping[str, Period]:
         for kind in value:
             if not _KIND.match(kind):
-                raise ValueError(f"{kind!r} is not an asset kind (lowercase, digits and _)")
+                raise ValueError("a key is not an asset kind (lowercase letters, digits and _)")
         if DEFAULT_KIND not in value:
             raise ValueError(
                 f"needs a {DEFAULT_KIND!r} period for asset kinds not listed; "
@@ -333,6 +335,10 @@ def _parse(raw: bytes, source: str) -> RulePack:
         raise ConfigurationError(f"{source}: is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigurationError(f"{source}: is not valid TOML ({exc})") from None
+    except (RecursionError, ValueError):
+        raise ConfigurationError(
+            f"{source}: is not usable TOML (nested too deeply, or a number too long)"
+        ) from None
     return rule_pack_from_mapping(data, source)
 
 

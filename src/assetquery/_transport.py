@@ -13,6 +13,7 @@ import ssl
 from collections.abc import AsyncIterator, Callable
 from importlib.metadata import PackageNotFoundError, version
 
+import aiohttp
 import httpx
 from httpx_aiohttp import AiohttpTransport
 
@@ -62,6 +63,14 @@ def _transport(
         # docs/performance.md). Its pool has the institution's cap, as httpx's would.
         transport: httpx.AsyncBaseTransport = AiohttpTransport(verify=verify, limits=limits)
         return transport
+    # encode/httpcore#1093: a request cancelled at the wrong moment (every deadline is a
+    # cancellation) can leave its connection in httpcore's pool for good.
+    log.warning(
+        "httpx's own transport can lose pooled connections to cancelled requests "
+        "(httpcore#1093); the default transport 'aiohttp' does not",
+        institution=settings.id,
+        transport=settings.transport,
+    )
     http2 = settings.transport == "http2"
     if http2:
         try:
@@ -72,6 +81,22 @@ def _transport(
                 "(pip install 'assetquery[http2]')"
             ) from None
     return httpx.AsyncHTTPTransport(verify=verify, limits=limits, http2=http2)
+
+
+def _honest(error: httpx.TransportError) -> httpx.TransportError:
+    """httpx-aiohttp reports every dropped connection as ``ConnectTimeout``: say what it was.
+
+    A server hanging up is not a timeout, and a timeout is not proof the request never
+    arrived; the messages (and anyone reading them) should not be misled.
+    """
+    cause = error.__cause__
+    if not isinstance(error, httpx.ConnectTimeout) or isinstance(cause, TimeoutError):
+        return error
+    if isinstance(cause, aiohttp.ServerDisconnectedError):
+        return httpx.RemoteProtocolError(str(cause))
+    if isinstance(cause, aiohttp.ClientConnectionError):
+        return httpx.ReadError(str(cause))
+    return error
 
 
 class _CappedStream(httpx.AsyncByteStream):
@@ -96,7 +121,10 @@ class _CappedStream(httpx.AsyncByteStream):
 
     async def __anext__(self) -> bytes:
         assert self._chunks is not None
-        chunk = await self._chunks.__anext__()
+        try:
+            chunk = await self._chunks.__anext__()
+        except httpx.ConnectTimeout as error:
+            raise _honest(error) from error.__cause__
         self._read += len(chunk)
         if self._read > self._limit:
             raise self._refuse()
@@ -108,6 +136,8 @@ class _CappedStream(httpx.AsyncByteStream):
 
 class CappedTransport(httpx.AsyncBaseTransport):
     """Refuses answers larger than ``limit`` bytes, declared or actual, while reading them.
+
+    It wraps every institution's transport, so it also names dropped connections honestly.
 
     The refusal is a :class:`MalformedResponse` (code ``too_large``): it travels up through
     httpx unchanged, and the dispatcher reports it like any other malformed answer.
@@ -122,9 +152,18 @@ class CappedTransport(httpx.AsyncBaseTransport):
         return MalformedResponse(self._message, code="too_large")
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        response = await self._inner.handle_async_request(request)
+        try:
+            response = await self._inner.handle_async_request(request)
+        except httpx.ConnectTimeout as error:
+            raise _honest(error) from error.__cause__
         declared = response.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > self._limit:
+        # An error status is judged by its status, not its body: do not refuse it here.
+        if (
+            response.status_code < 400
+            and declared.isascii()
+            and declared.isdigit()
+            and (len(declared) > 15 or int(declared) > self._limit)
+        ):
             await response.aclose()
             raise self._refuse()
         stream = response.stream

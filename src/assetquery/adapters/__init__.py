@@ -15,6 +15,7 @@ from .._errors import (
     PermanentAdapterError,
     RetryableAdapterError,
 )
+from .._identifiers import scrub
 from ._base import (
     Adapter,
     ControlRequest,
@@ -58,5 +59,6 @@ __all__ = [
     "json_body",
     "load_adapter",
     "retry_after_seconds",
+    "scrub",
     "xml_body",
 ]

@@ -62,6 +62,7 @@ from .._errors import (
     InstitutionRejected,
     MalformedResponse,
 )
+from .._identifiers import safe_code, scrub
 from .._models import (
     AssetKind,
     AssetRecord,
@@ -110,6 +111,7 @@ _CONTROL_STATES = {
     "LAPSED": ControlState.LAPSED,
 }
 #: the HTTP statuses of the control interface that carry an answer to read, not an error
+_CONFLICT = frozenset({409})
 _READABLE = frozenset({404, 409})
 
 
@@ -165,11 +167,10 @@ class BankAdapter(Adapter):
         if request.amount is not None:
             payload["amount"] = f"{request.amount.amount:.2f}"
             payload["currency"] = request.amount.currency
+        # 409 (key used for another request) is read; a 404 only a status query may answer.
         response = await self.send(
-            client, "POST", self._controls_path, json=payload, readable=_READABLE
+            client, "POST", self._controls_path, json=payload, readable=_CONFLICT
         )
-        if response.status_code == 404:
-            check_status(response, self.institution.name)  # only a status query may miss
         return self._control(response, request)
 
     async def control_status(
@@ -190,9 +191,10 @@ class BankAdapter(Adapter):
 
     def _control(self, response: httpx.Response, request: ControlRequest) -> ControlStatus:
         if response.status_code == 409:
+            reported = safe_code(_error_code(response) or "", "HTTP 409")
             raise InstitutionRejected(
                 f"{self.institution.name} refused the control action: its idempotency key was "
-                f"used for a different request ({_error_code(response) or 'HTTP 409'})",
+                f"used for a different request ({reported})",
                 code="idempotency_conflict",
             )
         body = JsonFields(json_body(response, self.institution.name))
@@ -221,7 +223,7 @@ class BankAdapter(Adapter):
             ends_on=body.opt_day("endDate"),
             amount=body.opt_money("amount", currency),
             waiting_position=body.opt_position("queue"),
-            message=body.opt_text("message"),
+            message=_said(body.opt_text("message"), request),
         )
 
     async def inquire(self, client: httpx.AsyncClient, request: InquiryRequest) -> InquiryAnswer:
@@ -237,26 +239,31 @@ class BankAdapter(Adapter):
             },
         }
         response = await self.send(client, "POST", self._path, json=payload)
-        return self._answer(response)
+        return self._answer(response, hide=(request.party.name,))
 
     async def poll(
         self, client: httpx.AsyncClient, ticket: str, request: InquiryRequest
     ) -> InquiryAnswer:
         response = await self.send(client, "GET", f"{self._path}/{quote(ticket, safe='')}")
-        return self._answer(response, ticket=ticket)
+        return self._answer(response, ticket=ticket, hide=(request.party.name,))
 
-    def _answer(self, response: httpx.Response, ticket: str | None = None) -> InquiryAnswer:
+    def _answer(
+        self, response: httpx.Response, ticket: str | None = None, hide: tuple[str, ...] = ()
+    ) -> InquiryAnswer:
         body = JsonFields(json_body(response, self.institution.name))
         state = body.text("state")
         if state in ("ACCEPTED", "PROCESSING"):
             poll_after = body.opt_integer("pollAfterSeconds")
+            if poll_after is not None:
+                # A negative wait would poll in a tight loop; a huge one overflows: keep to a day.
+                poll_after = min(max(poll_after, 0), 86400)
             return InquiryAnswer.pending(
                 ticket or body.text("ticket"),
                 poll_after=float(poll_after) if poll_after is not None else None,
             )
         if state == "FAILED":
-            code = body.opt_text("errorCode") or "unknown"
-            message = body.opt_text("errorMessage") or "no reason given"
+            code = safe_code(body.opt_text("errorCode") or "unknown")
+            message = scrub(body.opt_text("errorMessage") or "no reason given", hide=hide)
             raise InstitutionFailure(
                 f"{self.institution.name} could not complete the inquiry: {message}",
                 code=f"bank_{code}",
@@ -279,7 +286,7 @@ class BankAdapter(Adapter):
 
     def _account(self, account: JsonFields, provenance: Provenance) -> AssetRecord:
         currency = account.currency("currency")
-        balance = account.money("balance", currency)
+        balance = account.money("balance", currency, negative=True)  # an overdrawn account
         holds = [(hold, _hold_kind(hold)) for hold in account.items("holds", optional=True)]
         encumbrances = tuple(
             Encumbrance(
@@ -349,3 +356,8 @@ def _free_after(balance: Money, encumbrances: tuple[Encumbrance, ...]) -> Money:
         return Money(0, balance.currency)
     held = sum((e.amount.amount for e in in_force if e.amount is not None), Decimal(0))
     return Money(max(balance.amount - held, Decimal(0)), balance.currency)
+
+
+def _said(text: str | None, request: ControlRequest) -> str | None:
+    """The institution's own words about an action, scrubbed of personal data."""
+    return scrub(text, hide=(request.party.name,)) if text else None

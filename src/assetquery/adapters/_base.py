@@ -12,7 +12,9 @@ dispatcher does all of that around it. It reports trouble by raising the typed e
 from __future__ import annotations
 
 import abc
-from collections.abc import Collection, Mapping
+import contextlib
+import re
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from email.utils import parsedate_to_datetime
@@ -22,6 +24,7 @@ from typing import Any, ClassVar
 import httpx
 
 from .._errors import (
+    AdapterError,
     InstitutionFailure,
     InstitutionRejected,
     InstitutionTimeout,
@@ -29,6 +32,7 @@ from .._errors import (
     InstitutionUnreachable,
     MalformedResponse,
 )
+from .._identifiers import safe_code, scrub
 from .._models import AssetRecord, Case, Party, PartyKind, ResultStatus
 from .._money import Money
 
@@ -242,8 +246,31 @@ class Adapter(abc.ABC):
         Statuses in ``readable`` come back to be read instead of raising: on some interfaces
         a 404 or 409 is an answer ("no such key", "key used for another request").
         """
+        # The status is judged before the body is read: a busy gateway's error page with a
+        # broken encoding or an oversized body is still "busy", and so still retried.
+        with self._translating_failures():
+            request = client.build_request(method, url, **kwargs)
+            response = await client.send(request, stream=True)
         try:
-            response = await client.request(method, url, **kwargs)
+            if response.status_code not in readable:
+                check_status(response, self.institution.name)
+            try:
+                with self._translating_failures():
+                    await response.aread()
+            except AdapterError:
+                # A readable error status whose body never arrived whole is judged by its
+                # status after all: a 409 cut short is still a refusal.
+                check_status(response, self.institution.name)
+                raise
+        finally:
+            await response.aclose()
+        return response
+
+    @contextlib.contextmanager
+    def _translating_failures(self) -> Iterator[None]:
+        """httpx's transport and decoding failures as the adapter's typed errors."""
+        try:
+            yield
         except httpx.TimeoutException as exc:
             raise InstitutionTimeout(
                 f"{self.institution.name} did not answer in time ({type(exc).__name__})",
@@ -260,9 +287,6 @@ class Adapter(abc.ABC):
                 f"({type(exc).__name__})",
                 code="malformed_encoding",
             ) from exc
-        if response.status_code not in readable:
-            check_status(response, self.institution.name)
-        return response
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.institution.id}>"
@@ -283,26 +307,37 @@ class ResultCodes:
     busy: frozenset[str] = frozenset()
 
     def check(
-        self, code: str, message: str | None, institution: str, *, subject: str = "inquiry"
+        self,
+        code: str,
+        message: str | None,
+        institution: str,
+        *,
+        subject: str = "inquiry",
+        hide: Iterable[str] = (),
     ) -> None:
         """Return quietly for an answer; raise the typed error any other code stands for.
 
-        ``subject`` names what was refused in the message ("inquiry", "control request").
+        ``subject`` names what was refused in the message ("inquiry", "control request");
+        the institution's ``message`` is scrubbed of personal data (and of ``hide``, e.g.
+        the party's name) before it goes into the error.
         """
         if code in self.answered:
             return
-        said = f": {message}" if message else ""
-        tag = f"{self.prefix}_{code}"
+        said = f": {scrub(message, hide=hide)}" if message else ""
+        shown = safe_code(code)
+        tag = f"{self.prefix}_{shown}"
         if code in self.rejected:
             raise InstitutionRejected(
                 f"{institution} refused the {subject} ({self.rejected[code]}){said}", code=tag
             )
         if code in self.busy:
             raise InstitutionUnavailable(f"{institution} is busy{said}", code=tag)
-        raise InstitutionFailure(f"{institution} reported error {code}{said}", code=tag)
+        raise InstitutionFailure(f"{institution} reported error {shown}{said}", code=tag)
 
 
 _BUSY = frozenset({429, 502, 503, 504})
+# ASCII digits (str.isdigit() also accepts "²"), and at most about a month of them.
+_SECONDS = re.compile(r"[0-9]{1,7}", re.ASCII)
 
 
 def check_status(response: httpx.Response, institution: str = "the institution") -> None:
@@ -334,13 +369,13 @@ def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> fl
     if not value:
         return None
     text = value.strip()
-    if text.isdigit():
+    if _SECONDS.fullmatch(text):
         return float(text)
     try:
         when = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        return None
-    reference = now or datetime.now(when.tzinfo)
-    return max((when - reference).total_seconds(), 0.0)
+        if when.tzinfo is None:
+            return None
+        reference = now or datetime.now(when.tzinfo)
+        return max((when - reference).total_seconds(), 0.0)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None  # not a date either: as if the institution had said nothing

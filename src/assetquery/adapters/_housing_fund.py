@@ -55,6 +55,7 @@ from .._errors import (
     InstitutionRejected,
     MalformedResponse,
 )
+from .._identifiers import scrub
 from .._models import (
     AssetKind,
     AssetRecord,
@@ -199,7 +200,9 @@ class HousingFundAdapter(Adapter):
             return ControlStatus(ControlState.UNKNOWN)
         if code == _CONFLICT:
             raise _conflict(name)
-        _CONTROL_CODES.check(code, said, name, subject="control request")
+        _CONTROL_CODES.check(
+            code, said, name, subject="control request", hide=(request.party.name,)
+        )
         serial = body.opt_text("ywlsh")
         if serial is not None and serial != request.idempotency_key:
             raise MalformedResponse(
@@ -221,7 +224,7 @@ class HousingFundAdapter(Adapter):
             ends_on=data.opt_day("jsrq"),
             amount=data.opt_fen("je"),
             waiting_position=data.opt_position("lhsx"),
-            message=data.opt_text("sm"),
+            message=_said(data.opt_text("sm"), request),
         )
 
     async def inquire(self, client: httpx.AsyncClient, request: InquiryRequest) -> InquiryAnswer:
@@ -237,7 +240,7 @@ class HousingFundAdapter(Adapter):
         response = await self.send(client, "POST", path, json=payload)
         body = JsonFields(json_body(response, self.institution.name))
         code = body.text("code")
-        _CODES.check(code, body.opt_text("msg"), self.institution.name)
+        _CODES.check(code, body.opt_text("msg"), self.institution.name, hide=(request.party.name,))
         reference = body.opt_text("ywlsh")
         if code == "0001":
             return InquiryAnswer.not_found(reference=reference)
@@ -302,8 +305,15 @@ def _conflict(institution: str) -> InstitutionRejected:
 def _query_time(body: JsonFields) -> datetime:
     text = body.text("cxsj")
     try:
-        return shanghai_datetime(datetime.strptime(text, "%Y-%m-%d %H:%M:%S"))  # noqa: DTZ007
-    except ValueError:
+        if len(text) != 19 or text[10] != " ":
+            raise ValueError(text)
+        return shanghai_datetime(datetime.fromisoformat(text))
+    except (ValueError, OverflowError):
         raise MalformedResponse(
             "field $.cxsj is not a time (YYYY-MM-DD HH:MM:SS)", code="unexpected_shape"
         ) from None
+
+
+def _said(text: str | None, request: ControlRequest) -> str | None:
+    """The institution's own words about an action, scrubbed of personal data."""
+    return scrub(text, hide=(request.party.name,)) if text else None

@@ -69,7 +69,7 @@ from .._errors import (
     InvalidInput,
     MalformedResponse,
 )
-from .._identifiers import compact, validate_unit_number
+from .._identifiers import compact, safe_code, scrub, validate_unit_number
 from .._models import (
     AssetKind,
     AssetRecord,
@@ -192,7 +192,8 @@ class RealEstateRegistryAdapter(Adapter):
         answer = xml_body(response, name)
         if answer.tag != "KzResponse":
             raise MalformedResponse(
-                f"{name} answered <{answer.tag}> instead of <KzResponse>", code="unexpected_shape"
+                f"{name} answered <{safe_code(answer.tag)}> instead of <KzResponse>",
+                code="unexpected_shape",
             )
         head = answer.child("Head")
         code = head.text("Jgdm")
@@ -201,7 +202,9 @@ class RealEstateRegistryAdapter(Adapter):
             return ControlStatus(ControlState.UNKNOWN)
         if code == _CONFLICT:
             raise _conflict(name)
-        _CONTROL_CODES.check(code, said, name, subject="control request")
+        _CONTROL_CODES.check(
+            code, said, name, subject="control request", hide=(request.party.name,)
+        )
         ywh = head.opt_text("Ywh")
         if ywh is not None and ywh != request.idempotency_key:
             raise MalformedResponse(
@@ -222,7 +225,7 @@ class RealEstateRegistryAdapter(Adapter):
             effective_on=control.opt_day("Qssj"),
             ends_on=control.opt_day("Jssj"),
             waiting_position=control.opt_position("Lhsx"),
-            message=control.opt_text("Sm"),
+            message=_said(control.opt_text("Sm"), request),
         )
 
     async def inquire(self, client: httpx.AsyncClient, request: InquiryRequest) -> InquiryAnswer:
@@ -233,17 +236,30 @@ class RealEstateRegistryAdapter(Adapter):
         root = xml_body(response, self.institution.name)
         if root.tag != "CxResponse":
             raise MalformedResponse(
-                f"{self.institution.name} answered <{root.tag}> instead of <CxResponse>",
+                f"{self.institution.name} answered <{safe_code(root.tag)}> instead of <CxResponse>",
                 code="unexpected_shape",
             )
         head = root.child("Head")
-        _CODES.check(head.text("Jgdm"), head.opt_text("Jgxx"), self.institution.name)
-        received = shanghai_datetime(_timestamp(head))
+        _CODES.check(
+            head.text("Jgdm"),
+            head.opt_text("Jgxx"),
+            self.institution.name,
+            hide=(request.party.name,),
+        )
+        received = _timestamp(head)
         reference = head.opt_text("Ywh")
         if head.text("Jgdm") == "0001":
             return InquiryAnswer.not_found(reference=reference)
         listing = root.opt_child("Fcxx")
         units = [] if listing is None else list(listing.items("Bdcdy"))
+        if not units:
+            # 0000 says "found"; nothing found is 0001. Units we cannot see (misplaced, or
+            # renamed) must not turn into "this party owns no real estate".
+            raise MalformedResponse(
+                f"{self.institution.name} answered 0000 (found) but listed no units under "
+                "CxResponse/Fcxx/Bdcdy",
+                code="unexpected_shape",
+            )
         provenance = Provenance(
             institution=self.institution.id,
             adapter=self.name,
@@ -334,10 +350,21 @@ def _conflict(institution: str) -> InstitutionRejected:
 
 
 def _timestamp(head: XmlFields) -> datetime:
+    """The registry's answer time: a Shanghai wall-clock ``YYYYMMDDHHMMSS``, in UTC."""
     text = head.text("Cxsj")
     try:
-        return datetime.strptime(text, "%Y%m%d%H%M%S")  # noqa: DTZ007 - Shanghai wall clock
-    except ValueError:
+        if len(text) != 14 or not (text.isascii() and text.isdigit()):
+            raise ValueError(text)
+        wall_clock = datetime(  # noqa: DTZ001 - a Shanghai wall-clock time, placed below
+            int(text[0:4]),
+            int(text[4:6]),
+            int(text[6:8]),
+            int(text[8:10]),
+            int(text[10:12]),
+            int(text[12:14]),
+        )
+        return shanghai_datetime(wall_clock)
+    except (ValueError, OverflowError):
         raise MalformedResponse(
             f"field {head.path}/Cxsj is not a timestamp (YYYYMMDDHHMMSS)", code="unexpected_shape"
         ) from None
@@ -384,3 +411,8 @@ def _encumbrances(unit: XmlFields) -> list[Encumbrance]:
             )
         )
     return found
+
+
+def _said(text: str | None, request: ControlRequest) -> str | None:
+    """The institution's own words about an action, scrubbed of personal data."""
+    return scrub(text, hide=(request.party.name,)) if text else None

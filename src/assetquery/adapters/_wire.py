@@ -20,14 +20,21 @@ import httpx
 from defusedxml import DefusedXmlException
 
 from .._errors import MalformedResponse
-from .._money import Money
+from .._money import LIMIT, Money
 
 __all__ = ["JsonFields", "XmlFields", "json_body", "xml_body"]
 
 
+_MEDIA_TYPE = re.compile(r"[a-z0-9!#$&^_.+-]{1,40}/[a-z0-9!#$&^_.+-]{1,60}")
+
+
 def _declared_type(response: httpx.Response) -> str:
+    """The declared media type, for messages; anything that is not one is not quoted."""
     content_type: str = response.headers.get("content-type", "")
-    return content_type.split(";")[0].strip().lower()
+    media_type = content_type.split(";")[0].strip().lower()
+    if not media_type or _MEDIA_TYPE.fullmatch(media_type):
+        return media_type
+    return "an unreadable content type"
 
 
 def json_body(response: httpx.Response, institution: str = "the institution") -> Any:
@@ -62,17 +69,16 @@ def _decode_xml(content: bytes, http_charset: str | None) -> str | bytes:
     try:
         codec = codecs.lookup(encoding).name
     except LookupError:
-        raise MalformedResponse(
-            f"XML declares an unknown encoding {encoding!r}", code="malformed_xml"
-        ) from None
+        raise MalformedResponse("XML declares an unknown encoding", code="malformed_xml") from None
     if codec in ("gbk", "gb2312"):
         codec = "gb18030"  # a superset: institutions that say GBK often send GB18030 characters
     body = content[declaration.end() :] if declaration is not None else content
     try:
         return body.decode(codec)
-    except UnicodeDecodeError:
+    except (UnicodeDecodeError, LookupError, TypeError, ValueError):
+        # LookupError, TypeError: a codec that is no text encoding ("hex", "rot13", ...)
         raise MalformedResponse(
-            f"XML body is not valid {encoding.upper()} text", code="malformed_xml"
+            "XML body is not text in the encoding it declares", code="malformed_xml"
         ) from None
 
 
@@ -98,6 +104,10 @@ def xml_body(response: httpx.Response, institution: str = "the institution") -> 
 
 
 # --- typed field access ------------------------------------------------------------------
+
+
+# ASCII digits only, and not absurdly many: str.isdigit() also accepts "²" and "٣".
+_WHOLE = re.compile(r"[0-9]{1,9}", re.ASCII)
 
 
 def _shape_error(path: str, expected: str) -> MalformedResponse:
@@ -127,12 +137,15 @@ def _to_date(value: str, formats: tuple[str, ...], path: str) -> date:
 def _to_decimal(value: object, path: str) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise _shape_error(path, "a decimal string")
+    text = str(value).strip()
+    if len(text) > 40:
+        raise _shape_error(path, "an amount of money (it has more than 40 characters)")
     try:
-        amount = Decimal(str(value).strip())
+        amount = Decimal(text)
     except InvalidOperation:
         raise _shape_error(path, "a decimal number") from None
-    if not amount.is_finite():
-        raise _shape_error(path, "a finite number")
+    if not amount.is_finite() or abs(amount) >= LIMIT:
+        raise _shape_error(path, "a finite amount below 10^15")
     return amount
 
 
@@ -201,19 +214,28 @@ class JsonFields:
             raise _shape_error(f"{self.path}.{key}", "a list")
         return [JsonFields(item, f"{self.path}.{key}[{i}]") for i, item in enumerate(value)]
 
-    def money(self, key: str, currency: str = "CNY") -> Money:
-        """An amount sent as a decimal string (``"1234.50"``)."""
+    def money(self, key: str, currency: str = "CNY", *, negative: bool = False) -> Money:
+        """An amount sent as a decimal string (``"1234.50"``); negative only if allowed."""
         value = self._data.get(key)
+        path = f"{self.path}.{key}"
         if not isinstance(value, str):
-            raise _shape_error(f"{self.path}.{key}", "a decimal string")
-        return Money(_to_decimal(value, f"{self.path}.{key}"), currency)
+            raise _shape_error(path, "a decimal string")
+        amount = _to_decimal(value, path)
+        if amount < 0 and not negative:
+            raise _shape_error(path, "an amount of 0 or more")
+        return Money(amount, currency)
 
-    def opt_money(self, key: str, currency: str = "CNY") -> Money | None:
-        return None if self._data.get(key) in (None, "") else self.money(key, currency)
+    def opt_money(self, key: str, currency: str = "CNY", *, negative: bool = False) -> Money | None:
+        if self._data.get(key) in (None, ""):
+            return None
+        return self.money(key, currency, negative=negative)
 
     def fen(self, key: str) -> Money:
-        """An amount sent as an integer number of fen."""
-        return Money.from_fen(self.integer(key))
+        """An amount sent as an integer number of fen, 0 or more."""
+        value = self.integer(key)
+        if not 0 <= value < LIMIT * 100:
+            raise _shape_error(f"{self.path}.{key}", "a number of fen from 0 below 10^17")
+        return Money.from_fen(value)
 
     def opt_fen(self, key: str) -> Money | None:
         return None if self._data.get(key) is None else self.fen(key)
@@ -233,7 +255,10 @@ class JsonFields:
             raise _shape_error(f"{self.path}.{key}", "an ISO 8601 timestamp") from None
         if when.tzinfo is None:
             raise _shape_error(f"{self.path}.{key}", "a timestamp with a UTC offset")
-        return when.astimezone(UTC)
+        try:
+            return when.astimezone(UTC)
+        except OverflowError:
+            raise _shape_error(f"{self.path}.{key}", "a timestamp in a plausible year") from None
 
 
 class XmlFields:
@@ -289,13 +314,16 @@ class XmlFields:
         value = self._child_text(tag)
         if value is None:
             return None
-        return Money(_to_decimal(value, f"{self.path}/{tag}"), currency)
+        amount = _to_decimal(value, f"{self.path}/{tag}")
+        if amount < 0:
+            raise _shape_error(f"{self.path}/{tag}", "an amount of 0 or more")
+        return Money(amount, currency)
 
     def opt_integer(self, tag: str) -> int | None:
         value = self._child_text(tag)
         if value is None:
             return None
-        if not value.isdigit():
+        if not _WHOLE.fullmatch(value):
             raise _shape_error(f"{self.path}/{tag}", "a whole number")
         return int(value)
 

@@ -18,9 +18,9 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, text
+from sqlalchemy import Table, insert, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from ._schema import AuditRow
@@ -134,6 +134,7 @@ def append_events(session: Session, events: Sequence[AuditEvent], at: datetime) 
     seq, prev_hash = (last[0], last[1]) if last is not None else (0, GENESIS)
     # Stored and hashed at microsecond precision, as both databases keep it.
     at = at.astimezone(UTC)
+    rows = []
     for event in events:
         seq += 1
         detail = json.dumps(event.detail, ensure_ascii=False, sort_keys=True, default=str)
@@ -149,23 +150,24 @@ def append_events(session: Session, events: Sequence[AuditEvent], at: datetime) 
             event.subject,
             detail,
         )
-        session.add(
-            AuditRow(
-                seq=seq,
-                at=at,
-                actor=event.actor,
-                event=event.event,
-                case_number=event.case_number,
-                party=event.party,
-                institution=event.institution,
-                subject=event.subject,
-                detail=detail,
-                prev_hash=prev_hash,
-                hash=digest,
-            )
+        rows.append(
+            {
+                "seq": seq,
+                "at": at,
+                "actor": event.actor,
+                "event": event.event,
+                "case_number": event.case_number,
+                "party": event.party,
+                "institution": event.institution,
+                "subject": event.subject,
+                "detail": detail,
+                "prev_hash": prev_hash,
+                "hash": digest,
+            }
         )
         prev_hash = digest
-    session.flush()
+    # One multi-row INSERT, not an ORM object per entry: appends are on every lookup's path.
+    session.execute(insert(cast(Table, AuditRow.__table__)), rows)
 
 
 def _entry(row: AuditRow) -> AuditEntry:

@@ -17,7 +17,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ._schema import ClockRow
 
-__all__ = ["Clock", "ClockOutcome", "Clocks", "NewClock", "clock_rows", "outcome_of"]
+__all__ = [
+    "Clock",
+    "ClockOutcome",
+    "Clocks",
+    "NewClock",
+    "clock_rows",
+    "clock_values",
+    "outcome_of",
+]
 
 
 class ClockOutcome(StrEnum):
@@ -54,6 +62,28 @@ class Clock(NewClock):
         if self.due_at is None or self.answered_at is None:
             return None
         return (self.answered_at - self.due_at).total_seconds()
+
+
+def clock_values(clocks: Sequence[NewClock]) -> list[dict[str, object]]:
+    """Clocks as rows for a multi-row INSERT."""
+    return [
+        {
+            "subject": c.subject,
+            "operation": c.operation,
+            "institution": c.institution,
+            "institution_name": c.institution_name,
+            "case_number": c.case_number,
+            "reference": c.reference,
+            "ticket": c.ticket,
+            "rule": c.rule,
+            "started_at": c.started_at,
+            "due_at": c.due_at,
+            "provisional": c.provisional,
+            "answered_at": c.answered_at,
+            "outcome": c.outcome.value,
+        }
+        for c in clocks
+    ]
 
 
 def clock_rows(clocks: Sequence[NewClock]) -> list[ClockRow]:

@@ -15,9 +15,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, Table, func, insert, select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -34,9 +34,9 @@ from .._identifiers import mask_account, mask_id_number, mask_name, mask_text
 from .._models import Party
 from .._money import Money
 from ._audit import Audit, AuditEvent, append_events
-from ._clocks import Clocks, NewClock, clock_rows
+from ._clocks import Clocks, NewClock, clock_values
 from ._engine import DEFAULT_STORE, create_store_engine, migrate
-from ._schema import ActionRow, TransitionRow
+from ._schema import ActionRow, ClockRow, TransitionRow
 
 __all__ = ["ActionNotFound", "ConcurrentUpdate", "NewAction", "Store"]
 
@@ -333,7 +333,8 @@ class Store:
     ) -> None:
         """A lookup's SLA clocks and audit entries, in one transaction."""
         with self._session() as session:
-            session.add_all(clock_rows(clocks))
+            if clocks:
+                session.execute(insert(cast(Table, ClockRow.__table__)), clock_values(clocks))
             append_events(session, events, at)
 
     def count_status_check(self, action_id: int, *, at: datetime) -> ControlAction:
