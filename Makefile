@@ -1,7 +1,7 @@
 # assetquery — everything a fresh machine needs goes through these targets.
 #   make demo   the main job on the embedded sandbox (creates .venv on first use)
 #   make test   lint, type-check and the whole test suite
-#   make bench  the benchmark suite
+#   make bench  the benchmark suite (options: make bench BENCH_ARGS="-s a d --repeat 9")
 
 SHELL := /bin/bash
 VENV  := .venv
@@ -33,8 +33,8 @@ demo: $(RUNTIME_STAMP)
 	$(BIN)/assetquery demo
 
 lint: $(DEV_STAMP)
-	$(BIN)/ruff check src tests examples
-	$(BIN)/ruff format --check src tests examples
+	$(BIN)/ruff check src tests examples benchmarks
+	$(BIN)/ruff format --check src tests examples benchmarks
 
 typecheck: $(DEV_STAMP)
 	$(BIN)/mypy
@@ -44,8 +44,10 @@ pytest: $(DEV_STAMP)
 
 test: lint typecheck pytest
 
+# Prints the table and writes bench-results/results.json; see benchmarks/README.md.
+BENCH_ARGS ?=
 bench: $(DEV_STAMP)
-	$(BIN)/python -m benchmarks
+	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache demo-output

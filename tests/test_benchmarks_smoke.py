@@ -1,0 +1,108 @@
+"""The benchmark harness works: every scenario runs at tiny size and reports rows and JSON.
+
+Nothing here asserts a speed — timings on a shared test machine prove nothing. What must
+hold is that ``python -m benchmarks`` runs each scenario end to end (the baselines, the
+sandbox server, the child batch, the store), prints its table and writes the JSON it
+promises, with every side measured and every comparison computed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+LOOPBACK = (pytest.mark.loopback,)
+
+#: smaller still than --quick where a scenario's quick sizes take long (e: 1 s per lookup)
+EXTRA = {"e": ["--memory-sizes", "20", "40"]}
+
+
+def run_benchmarks(tmp_path: Path, *arguments: str) -> tuple[str, dict[str, Any]]:
+    output = tmp_path / "results.json"
+    # No warm-up round: it runs the same code as a repetition (see the test below).
+    command = ["-m", "benchmarks", "--quick", "--no-warmup", "--output", str(output)]
+    completed = subprocess.run(
+        [sys.executable, *command, *arguments],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-4000:]
+    return completed.stdout, json.loads(output.read_text(encoding="utf-8"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "scenario",
+    [
+        "a",
+        pytest.param("b", marks=LOOPBACK),
+        pytest.param("c", marks=LOOPBACK),
+        pytest.param("d", marks=LOOPBACK),
+        "e",
+        "f",
+    ],
+)
+def test_each_scenario_runs_and_reports(tmp_path: Path, scenario: str) -> None:
+    stdout, document = run_benchmarks(tmp_path, "--scenario", scenario, *EXTRA.get(scenario, []))
+
+    assert "assetquery benchmarks" in stdout  # the table was printed
+    [result] = document["scenarios"]
+    assert result["id"] == scenario
+    assert result["skipped"] is None or "PostgreSQL" in result["skipped"]
+    assert len(result["series"]) >= 2
+    for series in result["series"]:
+        assert len(series["values"]) == 1  # --quick: one repetition
+        assert all(math.isfinite(v) and v > 0 for v in series["values"])
+        assert series["min"] <= series["median"] <= series["max"]
+    for comparison in result["comparisons"]:
+        assert comparison["ratio"] is not None and comparison["ratio"] > 0
+        if comparison["target"] is not None:
+            assert comparison["result"] in ("PASS", "MISS", "(pass)", "(miss)")
+    sides = {row["side"] for row in result["table"]}
+    assert sides == {series["side"] for series in result["series"]}
+    if scenario in "abcd":
+        assert "every run of every side found the same" in " ".join(result["notes"])
+
+
+def test_the_harness_interleaves_and_compares(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(ROOT))
+    from benchmarks.harness import Comparison, Measurement, ScenarioResult, Side, Target, interleave
+
+    calls: list[str] = []
+
+    def side(name: str, value: float) -> Side:
+        def measure() -> Measurement:
+            calls.append(name)
+            return Measurement(value)
+
+        return Side(name, 10, "s", measure)
+
+    series = interleave([side("A", 2.0), side("B", 1.0), side("C", 4.0)], repeat=3)
+
+    assert calls == ["A", "B", "C", "A", "B", "C", "B", "C", "A", "C", "A", "B"]
+    result = ScenarioResult("x", "test", series=series)
+    result.comparisons = [
+        Comparison("A", "B", Target("<=", 1.25)),
+        Comparison("A", "bound", Target("<=", 1.05), fixed=2.0),
+        Comparison("C", "B", Target(">=", 3.0), binding=False),
+    ]
+    assert [result.ratio(c) for c in result.comparisons] == [2.0, 1.0, 4.0]
+    assert [result.verdict(c) for c in result.comparisons] == ["MISS", "PASS", "(pass)"]
+    rows = result.table_rows()
+    assert [(r["side"], r["reference"]) for r in rows] == [
+        ("A", "B"),
+        ("A", "bound"),
+        ("B", None),
+        ("C", "B"),
+    ]
+    assert rows[1]["median"] is None  # a further comparison of a side repeats no figures
