@@ -126,3 +126,155 @@ async def test_a_coding_that_was_not_asked_for_is_a_decoding_error() -> None:
     async with build_client(_settings("http://bank.test"), httpx.MockTransport(answer)) as client:
         with pytest.raises(httpx.DecodingError):
             await client.get("/x")
+
+
+# --- every transport reports the same failure as the same httpx error ------------------------
+
+TRANSPORTS = ["aiohttp", "httpx"]
+
+
+async def _not_http(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await reader.readuntil(b"\r\n\r\n")
+    writer.write(b"SMTP ready\r\n\r\n")
+    await writer.drain()
+    writer.close()
+
+
+async def _never_answers(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await reader.readuntil(b"\r\n\r\n")
+    await asyncio.sleep(30)  # far beyond the client's read timeout
+
+
+async def _serve(handler: Any) -> tuple[asyncio.Server, str]:
+    server = await asyncio.start_server(handler, "127.0.0.1", 0)
+    return server, f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize(
+    ("handler", "expected"),
+    [
+        (_hang_up, httpx.RemoteProtocolError),
+        (_half_answer, httpx.RemoteProtocolError),
+        (_not_http, httpx.RemoteProtocolError),
+    ],
+    ids=["hang-up", "half a body", "not HTTP"],
+)
+async def test_each_transport_names_a_broken_exchange_alike(
+    transport: str, handler: Any, expected: type[httpx.TransportError]
+) -> None:
+    server, url = await _serve(handler)
+    async with server, build_client(_settings(url, transport=transport)) as client:
+        with pytest.raises(expected) as caught:
+            await client.get("/x")
+    assert caught.value.request.url == httpx.URL(f"{url}/x")
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_each_transport_says_a_refused_connection_is_a_connect_error(
+    transport: str,
+) -> None:
+    server, url = await _serve(_hang_up)
+    server.close()  # the port is free again: nothing listens there
+    await server.wait_closed()
+    async with build_client(_settings(url, transport=transport)) as client:
+        with pytest.raises(httpx.ConnectError):
+            await client.get("/x")
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_each_transport_says_a_silent_server_is_a_read_timeout(transport: str) -> None:
+    server, url = await _serve(_never_answers)
+    async with server, build_client(_settings(url, transport=transport, timeout=0.05)) as client:
+        with pytest.raises(httpx.ReadTimeout):
+            await client.get("/x")
+
+
+class _CountingServer:
+    """Answers every request on a connection with a cookie; counts connections and cookies."""
+
+    def __init__(self) -> None:
+        self.connections = 0
+        self.cookies_seen: list[bytes] = []
+
+    async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                self.cookies_seen += [
+                    line for line in head.lower().split(b"\r\n") if line.startswith(b"cookie:")
+                ]
+                writer.write(
+                    b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+                    b"set-cookie: session=party-1\r\ncontent-length: 2\r\n\r\n{}"
+                )
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_each_transport_keeps_its_connection_and_no_cookies(transport: str) -> None:
+    counting = _CountingServer()
+    server, url = await _serve(counting)
+    async with server, build_client(_settings(url, transport=transport)) as client:
+        for _ in range(5):
+            response = await client.post("/x", json={"n": 1})
+            assert response.json() == {}
+    assert counting.connections == 1  # one pooled connection, reused
+    assert counting.cookies_seen == []  # what one answer set never rides on the next request
+
+
+async def test_the_plain_path_still_honours_auth_and_event_hooks() -> None:
+    seen: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("authorization", ""))
+        return httpx.Response(200, json={})
+
+    async def hook(request: httpx.Request) -> None:
+        seen.append("hook")
+
+    async with build_client(_settings("http://bank.test"), httpx.MockTransport(answer)) as client:
+        await client.get("/x", auth=("court", "secret"))
+        client.event_hooks = {"request": [hook], "response": []}
+        await client.get("/x")
+    assert seen[0].startswith("Basic ") and seen[1:] == ["hook", ""]
+
+
+# --- the client's short way to build a request gives what httpx's would ----------------------
+
+_BODIES: list[dict[str, Any]] = [
+    {"json": {"id_number": "110101199003074477", "name": "张三", "n": [1, 2.5, None]}},
+    {"content": b"<?xml version='1.0'?><Query/>", "headers": {"content-type": "application/xml"}},
+    {"content": b"x", "headers": {"Content-Length": "1", "X-Trace": "a"}},
+    {"content": b""},
+    {},
+    {"headers": {"host": "other.test", "accept": "text/plain"}},
+    {"json": {"a": 1}, "headers": {"content-type": "application/json; charset=utf-8"}},
+]
+
+
+@pytest.mark.parametrize("method", ["GET", "post", "PUT", "DELETE"])
+@pytest.mark.parametrize("options", _BODIES)
+async def test_the_short_way_builds_the_request_httpx_would(
+    method: str, options: dict[str, Any]
+) -> None:
+    settings = _settings("https://bank.test:8443/api")
+    async with build_client(settings, httpx.MockTransport(lambda r: httpx.Response(200))) as client:
+        short = client.build_request(method, "/inquiry/1", **options)
+        full = httpx.AsyncClient.build_request(client, method, "/inquiry/1", **options)
+    assert (short.method, short.url) == (full.method, full.url)
+    assert short.headers.raw == full.headers.raw
+    assert short.content == full.content
+    assert short.extensions == full.extensions
+
+
+async def test_headers_that_are_not_a_plain_dict_take_httpxs_way() -> None:
+    given = [("X-Trace", "a"), ("X-Trace", "b")]
+    async with build_client(_settings("http://bank.test")) as client:
+        short = client.build_request("POST", "/x", json={}, headers=given)
+        full = httpx.AsyncClient.build_request(client, "POST", "/x", json={}, headers=given)
+    assert short.headers.raw == full.headers.raw
+    assert short.headers.get_list("x-trace") == ["a", "b"]

@@ -7,11 +7,13 @@ what was expected, never the value (it may be personal data).
 from __future__ import annotations
 
 import codecs
+import email.message
 import json
 import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any, Self
 from xml.etree.ElementTree import Element, ParseError
 
@@ -82,11 +84,24 @@ def _decode_xml(content: bytes, http_charset: str | None) -> str | bytes:
         ) from None
 
 
+@lru_cache(maxsize=64)
+def _charset(content_type: str) -> str | None:
+    """The charset parameter of a Content-Type, parsed as httpx parses it.
+
+    An institution sends the same header on every answer; httpx parses it afresh each time
+    (through ``email.message``), which showed in profiles. Remembered per header value.
+    """
+    message = email.message.Message()
+    message["content-type"] = content_type
+    return message.get_content_charset(failobj=None)
+
+
 def xml_body(response: httpx.Response, institution: str = "the institution") -> XmlFields:
     """The parsed XML root. DTDs, entities and external references are refused."""
     if not response.content:
         raise MalformedResponse(f"{institution} sent an empty body", code="empty_body")
-    source = _decode_xml(response.content, response.charset_encoding)
+    content_type = response.headers.get("content-type")
+    source = _decode_xml(response.content, _charset(content_type) if content_type else None)
     try:
         root = SafeElementTree.fromstring(source, forbid_dtd=True)
     except DefusedXmlException as exc:
