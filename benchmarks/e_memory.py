@@ -6,10 +6,9 @@ child process against the embedded (in-process) sandbox, exactly as a clerk runs
 figure is the child's own peak resident set (``os.wait4`` reports it for that child alone),
 in MB of 2**20 bytes. The run's duration is kept too.
 
-The embedded sandbox is the default one: its ticket bank answers after a delay and asks to
-be polled a second later, so a batch's duration is set by that wait and the window of
-parties in flight, not by the CPU. A calibration batch estimates, and prints, how long the
-sizes asked for will take before they start.
+Without ``--config`` the CLI runs the embedded sandbox on simulated time, so the ticket
+bank's waits cost nothing and a batch runs as fast as the CPU allows. A calibration batch
+estimates, and prints, how long the sizes asked for will take before they start.
 """
 
 from __future__ import annotations

@@ -74,7 +74,10 @@ def _dispatcher(
     config: Path | None, store: Store | None = None, clock: Callable[[], datetime] = utc_now
 ) -> Dispatcher:
     if config is None:
-        err.print("No --config given: using the sandbox (simulated registries, fictional data).")
+        err.print(
+            "No --config given: using the sandbox (simulated registries, fictional data, "
+            "simulated time)."
+        )
         return Dispatcher.sandbox(store=store, clock=clock)
     return Dispatcher(load_settings(config), store=store, clock=clock)
 
@@ -132,14 +135,16 @@ def lookup(
             claim=claim,
         )
         ledger_store = Store(store)
-        dispatcher = _dispatcher(config, ledger_store)
 
-        async def run() -> LookupReport:
-            async with dispatcher:
+        async def run(clock: Callable[[], datetime]) -> LookupReport:
+            async with _dispatcher(config, ledger_store, clock) as dispatcher:
                 return await dispatcher.lookup(party, case)
 
         try:
-            report = asyncio.run(run())
+            if config is None:  # the embedded sandbox's waits pass on simulated time
+                report = run_simulated(run, start=utc_now())
+            else:
+                report = asyncio.run(run(utc_now))
         finally:
             ledger_store.close()
     if as_json:
@@ -248,6 +253,8 @@ def batch(
                 defaults,
                 total,
                 window,
+                # The embedded sandbox's institutions wait on simulated time, as in the demo.
+                simulate_from=utc_now() if config is None else None,
             )
         finally:
             opened.close()

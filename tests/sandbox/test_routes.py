@@ -269,3 +269,23 @@ async def test_bank_west_remembers_a_bounded_number_of_tickets(
         ]
         statuses = [(await http.get(f"{WEST}/{t}")).status_code for t in tickets]
     assert statuses == [404, 404, 200, 200, 200]
+
+
+@pytest.mark.looptime
+async def test_bank_west_forgets_fetched_answers_but_keeps_the_latest_for_a_repoll(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from assetquery.sandbox import _banks
+
+    monkeypatch.setattr(_banks, "REDELIVERABLE_TICKETS", 2)
+    async with client(create_app()) as http:
+        tickets = [
+            (await http.post(WEST, json=bank_request(f"B-8-{i}", STRANGER_ID))).json()["ticket"]
+            for i in range(4)
+        ]
+        await asyncio.sleep(0.5)  # every answer is ready
+        first = [(await http.get(f"{WEST}/{t}")).json()["state"] for t in tickets]
+        again = [(await http.get(f"{WEST}/{t}")).status_code for t in tickets]
+    assert first == ["COMPLETED"] * 4
+    # a fetched answer can be fetched again while it is among the latest; older ones are gone
+    assert again == [404, 404, 200, 200]

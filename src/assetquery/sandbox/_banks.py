@@ -64,8 +64,13 @@ _WIRE_STATES = {
     State.LAPSED: "LAPSED",
 }
 
-#: Tickets a ticket bank remembers: a batch of 100,000 lookups fits, memory stays bounded.
+#: Open tickets a ticket bank remembers (answers not yet fetched): a batch of 100,000
+#: lookups against a bank that takes hours fits, and memory stays bounded.
 REMEMBERED_TICKETS = 200_000
+#: Fetched answers kept for a repeated poll (one whose answer was lost on the way back).
+#: Like a real bank, the sandbox does not keep every answer it ever gave: a long batch
+#: against it would otherwise grow by every ticket.
+REDELIVERABLE_TICKETS = 1_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,6 +264,7 @@ class TicketBank(Bank):
         self._poll_after = poll_after_seconds
         self._salt = f"{data.seed}:{institution_id}:"
         self._tickets: OrderedDict[str, _Ticket] = OrderedDict()
+        self._delivered: OrderedDict[str, _Ticket] = OrderedDict()
 
     def routes(self) -> list[BaseRoute]:
         return [*super().routes(), Route(_PATH + "/{ticket}", self.poll, methods=["GET"])]
@@ -276,7 +282,7 @@ class TicketBank(Bank):
             (self._salt + inquiry.request_id).encode(), digest_size=10
         ).hexdigest()
         ticket = "T" + digest.upper()
-        if ticket not in self._tickets:
+        if ticket not in self._tickets and ticket not in self._delivered:
             # Keyed by the party, not the request: the same inquiry takes the same time in
             # every run, whatever ids the caller's requests carry.
             delay = self._feedback_delay.for_key(inquiry.id_number)
@@ -288,11 +294,15 @@ class TicketBank(Bank):
         return ticket
 
     def _feedback(self, ticket: str) -> Response:
-        issued = self._tickets.get(ticket)
+        issued = self._tickets.get(ticket) or self._delivered.get(ticket)
         if issued is None:
             return _error(404, "TICKET_NOT_FOUND", "no inquiry with this ticket")
         if asyncio.get_running_loop().time() < issued.ready_at:
             return JSONResponse(self._pending("PROCESSING", issued.request_id, ticket))
+        if self._tickets.pop(ticket, None) is not None:  # fetched: kept a while for a re-poll
+            self._delivered[ticket] = issued
+            if len(self._delivered) > REDELIVERABLE_TICKETS:
+                self._delivered.popitem(last=False)
         return JSONResponse(self._completed(issued.request_id, issued.party))
 
     def _pending(self, state: str, request_id: str, ticket: str) -> dict[str, Any]:
