@@ -12,6 +12,7 @@ See ``benchmarks/README.md`` for what each scenario measures and how to read the
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import time
 import traceback
@@ -21,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+
+from assetquery import configure_logging
 
 from . import a_in_process, b_loopback_cpu, c_latency_bound, d_fan_out, e_memory, f_store
 from .harness import Log, ScenarioResult, print_table, write_json
@@ -154,6 +157,9 @@ def plans(arguments: argparse.Namespace) -> dict[str, Plan]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = parse_arguments(argv)
+    # The sides on httpx's own transport warn (rightly) about httpcore#1093 every time a
+    # client is built; in a table's output that is noise. Errors still show.
+    configure_logging(logging.ERROR)
     repeat = arguments.repeat or (1 if arguments.quick else 5)
     memory_repeat = arguments.memory_repeat or 1
     chosen = plans(arguments)

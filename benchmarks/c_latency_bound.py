@@ -3,9 +3,11 @@
 Every answer takes ``latency`` seconds and each institution takes at most ``cap`` requests
 at once, so no client can finish before max over institutions of
 ceil(requests to it / cap) × latency (the fund centre is asked about persons only). The CPU
-stays far below saturation: what is measured is how well the caps are kept full. A naive
-fan-out (each party's institutions one after another, parties under the same cap) shows
-what not fanning out costs.
+stays far below saturation: what is measured is how well the caps are kept full. The raw
+aiohttp baseline shows how close a hand-written client gets to the bound against the same
+server (each round of answers costs the single-threaded server, and the client, a few
+milliseconds that the bound leaves out). A naive fan-out (each party's institutions one
+after another, parties under the same cap) shows what not fanning out costs.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ def run(
 ) -> ScenarioResult:
     with loopback(n, cap, latency, figure=makespan, unit="s") as setup:
         limit = bound(setup.debtors, setup.institutions, cap, latency)
-        sides = [setup.assetquery(), setup.naive_sequential()]
+        sides = [setup.assetquery(), setup.aiohttp_baseline(), setup.naive_sequential()]
         series = interleave(sides, repeat, warmup=warmup, log=log)
     reference = "bound"
     result = ScenarioResult(
@@ -57,6 +59,8 @@ def run(
         series=series,
         comparisons=[
             Comparison("assetquery", reference, TARGET, fixed=limit),
+            Comparison("assetquery", "aiohttp baseline"),
+            Comparison("aiohttp baseline", reference, fixed=limit),
             Comparison("naive sequential", reference, fixed=limit),
         ],
     )
