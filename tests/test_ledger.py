@@ -7,6 +7,7 @@ virtual (looptime), so ticket delays and timeouts cost nothing.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 
@@ -400,3 +401,54 @@ async def test_an_illegal_move_is_refused_by_the_ledger_too(sandbox: Sandbox) ->
     )
     with pytest.raises(IllegalTransition, match="effective → submitted is not allowed"):
         await sandbox.ledger.submit(freeze.id)
+
+
+async def _freeze_in_flight(store_url: str, during: object) -> tuple[Store, int, object]:
+    """A freeze at a bank that takes 5 s to answer; ``during(ledger, action_id)`` runs at 1 s."""
+    store = Store(store_url)
+    party, case = debtor("both_banks")
+    config = SandboxConfig().with_profile("bank-east", latency=5)
+    async with Dispatcher.sandbox(config) as dispatcher:
+        ledger = ActionLedger(store, dispatcher)
+        report = await dispatcher.lookup(party, case)
+        east = next(a for a in report.assets if a.institution == "bank-east")
+        freeze = asyncio.create_task(
+            ledger.freeze(
+                party, case, institution="bank-east", identifier=east.identifier, amount=Money("1")
+            )
+        )
+        await asyncio.sleep(1)
+        (sent,) = store.find(states=(ActionState.SUBMITTED,))
+        seen = await during(ledger, sent.id)  # type: ignore[operator]
+        await freeze
+    return store, sent.id, seen
+
+
+async def test_a_sync_while_a_freeze_is_on_its_way_leaves_it_to_its_answer(
+    store_url: str,
+) -> None:
+    async def sync(ledger: ActionLedger, action_id: int) -> object:
+        return await ledger.sync()
+
+    store, action_id, changes = await _freeze_in_flight(store_url, sync)
+    action = store.get(action_id)
+    store.close()
+    assert changes == []  # not asked about too early, not undone
+    assert action.state is ActionState.EFFECTIVE
+
+
+async def test_a_freeze_undone_by_another_worker_meanwhile_is_adopted_from_where_it_stands(
+    store_url: str,
+) -> None:
+    async def other_worker(ledger: ActionLedger, action_id: int) -> object:
+        # Another process asked the bank too early, heard "no record" and put it back.
+        return ledger.store.move(
+            action_id, ActionState.REQUESTED, at=datetime.now(UTC), actor="bank-east", reason="?"
+        )
+
+    store, action_id, _ = await _freeze_in_flight(store_url, other_worker)
+    action = store.get(action_id)
+    store.close()
+    assert action.state is ActionState.EFFECTIVE
+    moves = [(t.from_state, t.to_state) for t in action.transitions]
+    assert (ActionState.REQUESTED, ActionState.SUBMITTED) in moves[2:]  # adopted, not refused

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
 import json
 import zlib
@@ -14,7 +15,7 @@ import pytest
 
 from assetquery._config import InstitutionSettings
 from assetquery._errors import MalformedResponse
-from assetquery._transport import build_client
+from assetquery._transport import build_client, idempotent
 from assetquery.adapters import Institution, InstitutionTimeout, InstitutionUnreachable
 from assetquery.adapters._bank import BankAdapter
 
@@ -278,3 +279,48 @@ async def test_headers_that_are_not_a_plain_dict_take_httpxs_way() -> None:
         full = httpx.AsyncClient.build_request(client, "POST", "/x", json={}, headers=given)
     assert short.headers.raw == full.headers.raw
     assert short.headers.get_list("x-trace") == ["a", "b"]
+
+
+# --- a pooled connection the server has just closed ------------------------------------------
+
+
+class _ClosesIdleConnections:
+    """Answers the first request on a connection; hangs up on the next one, as a server does
+    whose keep-alive ran out just as the client reused the connection."""
+
+    def __init__(self) -> None:
+        self.requests = 0
+
+    async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+        await reader.readexactly(length)
+        self.requests += 1
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n")
+        writer.write(b"content-length: 2\r\n\r\n{}")
+        await writer.drain()
+        with contextlib.suppress(asyncio.IncompleteReadError):
+            await reader.readuntil(b"\r\n\r\n")  # the next request on this connection...
+        writer.close()  # ...gets no answer
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_an_inquiry_on_a_stale_connection_is_sent_again_at_once(transport: str) -> None:
+    server_side = _ClosesIdleConnections()
+    server, url = await _serve(server_side)
+    async with server, build_client(_settings(url, transport=transport)) as client:
+        with idempotent():
+            for _ in range(3):
+                assert (await client.post("/inquiry", json={"n": 1})).json() == {}
+    assert server_side.requests == 3
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_a_control_on_a_stale_connection_is_never_sent_again(transport: str) -> None:
+    server_side = _ClosesIdleConnections()
+    server, url = await _serve(server_side)
+    async with server, build_client(_settings(url, transport=transport)) as client:
+        await client.post("/controls", json={"n": 1})
+        with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
+            await client.post("/controls", json={"n": 2})
+    assert server_side.requests == 1

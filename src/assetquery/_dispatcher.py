@@ -54,7 +54,7 @@ from ._report import build_report
 from ._resilience import CircuitBreaker, Gate, Trace, retrying_for
 from ._sla import SlaPolicy
 from ._time import utc_now
-from ._transport import build_client
+from ._transport import build_client, idempotent
 from .adapters import (
     Adapter,
     ControlRequest,
@@ -547,21 +547,24 @@ class Dispatcher:
         client = route.client
         assert client is not None
         try:
-            async with asyncio.timeout_at(deadline):
-                if ticket is None:
-                    answer = await self._call(
-                        route, trace, partial(adapter.inquire, client, request)
-                    )
-                else:
-                    answer = InquiryAnswer.pending(ticket)
-                while answer.status is ResultStatus.PENDING:
-                    ticket = answer.ticket
-                    assert ticket is not None
-                    wait = answer.poll_after
-                    await asyncio.sleep(settings.poll_interval if wait is None else wait)
-                    answer = await self._call(
-                        route, trace, partial(adapter.poll, client, ticket, request)
-                    )
+            # Inquiries and polls may be sent twice (a stale pooled connection is retried at
+            # once); control actions never come through here.
+            with idempotent():
+                async with asyncio.timeout_at(deadline):
+                    if ticket is None:
+                        answer = await self._call(
+                            route, trace, partial(adapter.inquire, client, request)
+                        )
+                    else:
+                        answer = InquiryAnswer.pending(ticket)
+                    while answer.status is ResultStatus.PENDING:
+                        ticket = answer.ticket
+                        assert ticket is not None
+                        wait = answer.poll_after
+                        await asyncio.sleep(settings.poll_interval if wait is None else wait)
+                        answer = await self._call(
+                            route, trace, partial(adapter.poll, client, ticket, request)
+                        )
         except TimeoutError:
             if ticket is not None:
                 return result(ResultStatus.PENDING, ticket=ticket)

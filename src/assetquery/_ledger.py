@@ -107,6 +107,9 @@ class ActionLedger:
         self.dispatcher = dispatcher
         self.rules = rules or load_rule_pack()
         self._clock = clock
+        # Actions whose submission is on its way here: a sync meanwhile would ask the
+        # institution too early, hear "no record of it" and undo the submission.
+        self._sending: set[int] = set()
 
     def _today(self) -> date:
         return local_date(self._clock())
@@ -357,6 +360,8 @@ class ActionLedger:
         changes: list[SyncChange] = []
         open_actions = await self._db(self.store.find, states=states)
         for action in open_actions:
+            if action.id in self._sending:  # its own answer is on the way
+                continue
             try:
                 after = await self._sync_one(action)
             except IllegalTransition as exc:
@@ -545,17 +550,24 @@ class ActionLedger:
         action = await self._move(
             action, ActionState.SUBMITTED, f"sent to {action.institution}", actor=SYSTEM
         )
+        self._sending.add(action.id)
         try:
-            status = await self.dispatcher.submit_control(action.institution, request)
-        except InstitutionRejected as exc:
-            # A refusal of the request itself (credentials, malformed): nothing was applied.
-            said = scrub(exc.message, hide=(action.party_name,))
-            return await self._move(action, ActionState.FAILED, said, last_error=said)
-        except AdapterError as exc:
-            said = scrub(exc.message, hide=(action.party_name,))
-            await self._db(self.store.update, action.id, at=self._clock(), last_error=said)
-            return await self._reconcile(action, request, exc)
-        return await self._adopt(action, status)
+            try:
+                status = await self.dispatcher.submit_control(action.institution, request)
+            except InstitutionRejected as exc:
+                # A refusal of the request itself (credentials, malformed): nothing applied.
+                said = scrub(exc.message, hide=(action.party_name,))
+                return await self._move(action, ActionState.FAILED, said, last_error=said)
+            except AdapterError as exc:
+                said = scrub(exc.message, hide=(action.party_name,))
+                await self._db(self.store.update, action.id, at=self._clock(), last_error=said)
+                return await self._reconcile(action, request, exc)
+            # Another worker may have synced it while it was on its way: adopt the answer
+            # from where the store says the action now stands.
+            current = await self._db(self.store.get, action.id)
+            return await self._adopt(current, status)
+        finally:
+            self._sending.discard(action.id)
 
     async def _reconcile(
         self, action: ControlAction, request: ControlRequest, error: AdapterError
@@ -647,6 +659,14 @@ class ActionLedger:
         """Record what the institution says about an action."""
         state = status.state
         said = f": {scrub(status.message, hide=(action.party_name,))}" if status.message else ""
+        if state is not ControlState.UNKNOWN and action.state is ActionState.REQUESTED:
+            # Sent again, or undone by a worker that asked too early: it has it after all.
+            action = await self._move(
+                action,
+                ActionState.SUBMITTED,
+                "the institution has it after all (same key)",
+                actor=SYSTEM,
+            )
         if state is ControlState.UNKNOWN:
             if action.state is ActionState.SUBMITTED:
                 return await self._move(

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import ssl
 import zlib
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from importlib.metadata import PackageNotFoundError, version
 from json import dumps as json_dumps
 from typing import Any
@@ -23,7 +25,7 @@ from ._config import InstitutionSettings
 from ._errors import ConfigurationError, MalformedResponse
 from ._logging import get_logger
 
-__all__ = ["CappedTransport", "InstitutionClient", "build_client"]
+__all__ = ["CappedTransport", "InstitutionClient", "build_client", "idempotent"]
 
 log = get_logger("assetquery.transport")
 
@@ -223,6 +225,25 @@ class _CappedStream(httpx.AsyncByteStream):
         await self._inner.aclose()
 
 
+_IDEMPOTENT: ContextVar[bool] = ContextVar("assetquery_idempotent", default=False)
+
+
+@contextmanager
+def idempotent() -> Iterator[None]:
+    """Requests sent inside may safely be sent twice (inquiries and polls, never controls).
+
+    A pooled connection the server closed as its keep-alive ran out fails only when it is
+    used again; such a request is sent once more at once, on a fresh connection, instead of
+    waiting for a retry's backoff. A control action is never sent twice this way: it is not
+    sent inside this block.
+    """
+    token = _IDEMPOTENT.set(True)
+    try:
+        yield
+    finally:
+        _IDEMPOTENT.reset(token)
+
+
 class CappedTransport(httpx.AsyncBaseTransport):
     """Refuses answers larger than ``limit`` bytes, declared or decoded, while reading them.
 
@@ -245,7 +266,13 @@ class CappedTransport(httpx.AsyncBaseTransport):
         return MalformedResponse(self._message, code="too_large")
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        response = await self._inner.handle_async_request(request)
+        try:
+            response = await self._inner.handle_async_request(request)
+        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError):
+            if not _IDEMPOTENT.get():
+                raise
+            # Most likely a pooled connection that had just been closed: once more, at once.
+            response = await self._inner.handle_async_request(request)
         stream = response.stream
         assert isinstance(stream, httpx.AsyncByteStream)
         success = 200 <= response.status_code < 300
