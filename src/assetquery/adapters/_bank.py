@@ -82,7 +82,9 @@ from ._base import (
     InquiryAnswer,
     InquiryRequest,
     Operation,
+    check_same_action,
     check_status,
+    idempotency_conflict,
 )
 from ._wire import JsonFields, json_body
 
@@ -190,21 +192,12 @@ class BankAdapter(Adapter):
         return self._control(response, request)
 
     def _control(self, response: httpx.Response, request: ControlRequest) -> ControlStatus:
+        name = self.institution.name
         if response.status_code == 409:
             reported = safe_code(_error_code(response) or "", "HTTP 409")
-            raise InstitutionRejected(
-                f"{self.institution.name} refused the control action: its idempotency key was "
-                f"used for a different request ({reported})",
-                code="idempotency_conflict",
-            )
-        body = JsonFields(json_body(response, self.institution.name))
-        key = body.opt_text("idempotencyKey")
-        if key is not None and key != request.idempotency_key:
-            raise MalformedResponse(
-                f"{self.institution.name} answered about another control action "
-                "(field $.idempotencyKey differs)",
-                code="unexpected_shape",
-            )
+            raise idempotency_conflict(name, reported)
+        body = JsonFields(json_body(response, name))
+        check_same_action(body.opt_text("idempotencyKey"), request, name, "$.idempotencyKey")
         state = _CONTROL_STATES.get(body.text("state"))
         if state is None:
             raise MalformedResponse(

@@ -336,7 +336,30 @@ class ResultCodes:
 
 
 _BUSY = frozenset({429, 502, 503, 504})
+
+
 # ASCII digits (str.isdigit() also accepts "²"), and at most about a month of them.
+def idempotency_conflict(institution: str, reported: str | None = None) -> InstitutionRejected:
+    """The refusal of a control action whose idempotency key was used for another request."""
+    detail = f" ({reported})" if reported else ""
+    return InstitutionRejected(
+        f"{institution} refused the control action: its idempotency key was used for a "
+        f"different request{detail}",
+        code="idempotency_conflict",
+    )
+
+
+def check_same_action(
+    echoed: str | None, request: ControlRequest, institution: str, field: str
+) -> None:
+    """An answer that names another action's key (in ``field``) is not about this one."""
+    if echoed is not None and echoed != request.idempotency_key:
+        raise MalformedResponse(
+            f"{institution} answered about another control action (field {field} differs)",
+            code="unexpected_shape",
+        )
+
+
 _SECONDS = re.compile(r"[0-9]{1,7}", re.ASCII)
 
 

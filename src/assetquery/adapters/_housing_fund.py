@@ -77,6 +77,8 @@ from ._base import (
     InquiryRequest,
     Operation,
     ResultCodes,
+    check_same_action,
+    idempotency_conflict,
 )
 from ._wire import JsonFields, json_body
 
@@ -191,7 +193,7 @@ class HousingFundAdapter(Adapter):
             response = await self.send(client, "POST", path, json=payload)
         except InstitutionRejected as exc:
             if exc.code == "http_409":
-                raise _conflict(name) from None
+                raise idempotency_conflict(name) from None
             raise
         body = JsonFields(json_body(response, name))
         code = body.text("code")
@@ -199,16 +201,11 @@ class HousingFundAdapter(Adapter):
         if lookup and code == _NO_SUCH_ACTION:
             return ControlStatus(ControlState.UNKNOWN)
         if code == _CONFLICT:
-            raise _conflict(name)
+            raise idempotency_conflict(name)
         _CONTROL_CODES.check(
             code, said, name, subject="control request", hide=(request.party.name,)
         )
-        serial = body.opt_text("ywlsh")
-        if serial is not None and serial != request.idempotency_key:
-            raise MalformedResponse(
-                f"{name} answered about another control action (field $.ywlsh differs)",
-                code="unexpected_shape",
-            )
+        check_same_action(body.opt_text("ywlsh"), request, name, "$.ywlsh")
         data = body.child("data")
         state = _CONTROL_STATES.get(data.text("zt"))
         if state is None:
@@ -292,14 +289,6 @@ class HousingFundAdapter(Adapter):
             details={k: v for k, v in details.items() if v},
             provenance=provenance,
         )
-
-
-def _conflict(institution: str) -> InstitutionRejected:
-    return InstitutionRejected(
-        f"{institution} refused the control action: its idempotency key was used for a "
-        "different request",
-        code="idempotency_conflict",
-    )
 
 
 def _query_time(body: JsonFields) -> datetime:

@@ -89,6 +89,8 @@ from ._base import (
     InquiryRequest,
     Operation,
     ResultCodes,
+    check_same_action,
+    idempotency_conflict,
 )
 from ._wire import XmlFields, xml_body
 
@@ -187,7 +189,7 @@ class RealEstateRegistryAdapter(Adapter):
             response = await self.send(client, "POST", path, content=body, headers=_XML)
         except InstitutionRejected as exc:
             if exc.code == "http_409":
-                raise _conflict(name) from None
+                raise idempotency_conflict(name) from None
             raise
         answer = xml_body(response, name)
         if answer.tag != "KzResponse":
@@ -201,16 +203,11 @@ class RealEstateRegistryAdapter(Adapter):
         if lookup and code == _NO_SUCH_ACTION:
             return ControlStatus(ControlState.UNKNOWN)
         if code == _CONFLICT:
-            raise _conflict(name)
+            raise idempotency_conflict(name)
         _CONTROL_CODES.check(
             code, said, name, subject="control request", hide=(request.party.name,)
         )
-        ywh = head.opt_text("Ywh")
-        if ywh is not None and ywh != request.idempotency_key:
-            raise MalformedResponse(
-                f"{name} answered about another control action (field {head.path}/Ywh differs)",
-                code="unexpected_shape",
-            )
+        check_same_action(head.opt_text("Ywh"), request, name, f"{head.path}/Ywh")
         control = answer.child("Kz")
         state = _CONTROL_STATES.get(control.text("Zt"))
         if state is None:
@@ -339,14 +336,6 @@ def _holder(root: Element, name: str, kind: PartyKind, id_number: str) -> None:
     SubElement(holder, "Mc").text = name
     SubElement(holder, "Zjlx").text = _ID_TYPE[kind]
     SubElement(holder, "Zjh").text = id_number
-
-
-def _conflict(institution: str) -> InstitutionRejected:
-    return InstitutionRejected(
-        f"{institution} refused the control action: its idempotency key was used for a "
-        "different request",
-        code="idempotency_conflict",
-    )
 
 
 def _timestamp(head: XmlFields) -> datetime:
