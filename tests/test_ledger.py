@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -452,3 +453,32 @@ async def test_a_freeze_undone_by_another_worker_meanwhile_is_adopted_from_where
     assert action.state is ActionState.EFFECTIVE
     moves = [(t.from_state, t.to_state) for t in action.transitions]
     assert (ActionState.REQUESTED, ActionState.SUBMITTED) in moves[2:]  # adopted, not refused
+
+
+async def test_a_sync_racing_a_submission_of_the_same_action_sends_it_once(
+    store_url: str,
+) -> None:
+    store = Store(store_url)
+    party, case = debtor("both_banks")
+    config = SandboxConfig().with_profile("bank-east", latency=5)
+    app = create_app(config)
+    async with Dispatcher.sandbox(app=app) as dispatcher:
+        ledger = ActionLedger(store, dispatcher)
+        report = await dispatcher.lookup(party, case)
+        east = next(a for a in report.assets if a.institution == "bank-east")
+        new = _new_freeze(party, case)
+        recorded = store.record(
+            replace(new, institution="bank-east", asset_identifier=east.identifier),
+            at=datetime.now(UTC),
+            reason="recorded, not yet sent",
+        )
+        # Both find it requested and set out to send it: one send goes out, the other waits.
+        submitted, changes = await asyncio.gather(ledger.submit(recorded.id), ledger.sync())
+    at_bank = [v for v in sandbox_admin(app).actions("bank-east") if v.asset == east.identifier]
+    action = store.get(recorded.id)
+    store.close()
+    assert submitted.state is ActionState.EFFECTIVE and action.state is ActionState.EFFECTIVE
+    assert not any("changed concurrently" in c.reason for c in changes)
+    assert len(at_bank) == 1
+    sends = [t for t in action.transitions if t.to_state is ActionState.SUBMITTED]
+    assert len(sends) == 1

@@ -107,9 +107,10 @@ class ActionLedger:
         self.dispatcher = dispatcher
         self.rules = rules or load_rule_pack()
         self._clock = clock
-        # Actions whose submission is on its way here: a sync meanwhile would ask the
-        # institution too early, hear "no record of it" and undo the submission.
-        self._sending: set[int] = set()
+        # Actions being sent from here, and the send's outcome: a sync meanwhile would ask
+        # the institution too early and undo the submission, and a second send of the same
+        # action (a sync racing a freeze that was just recorded) waits for the first.
+        self._sending: dict[int, asyncio.Future[ControlAction]] = {}
 
     def _today(self) -> date:
         return local_date(self._clock())
@@ -546,28 +547,46 @@ class ActionLedger:
         )
 
     async def _send(self, action: ControlAction) -> ControlAction:
+        """Submit ``action``; if it is already being sent from here, wait for that send."""
+        running = self._sending.get(action.id)
+        if running is not None:
+            return await asyncio.shield(running)
+        outcome: asyncio.Future[ControlAction] = asyncio.get_running_loop().create_future()
+        self._sending[action.id] = outcome  # before any await: no second send can start
+        try:
+            sent = await self._send_now(action)
+        except asyncio.CancelledError:
+            outcome.cancel()
+            raise
+        except BaseException as exc:
+            outcome.set_exception(exc)
+            outcome.exception()  # a waiter gets it too; none is needed to retrieve it
+            raise
+        else:
+            outcome.set_result(sent)
+            return sent
+        finally:
+            del self._sending[action.id]
+
+    async def _send_now(self, action: ControlAction) -> ControlAction:
         request = await self._db(self.request_for, action)
         action = await self._move(
             action, ActionState.SUBMITTED, f"sent to {action.institution}", actor=SYSTEM
         )
-        self._sending.add(action.id)
         try:
-            try:
-                status = await self.dispatcher.submit_control(action.institution, request)
-            except InstitutionRejected as exc:
-                # A refusal of the request itself (credentials, malformed): nothing applied.
-                said = scrub(exc.message, hide=(action.party_name,))
-                return await self._move(action, ActionState.FAILED, said, last_error=said)
-            except AdapterError as exc:
-                said = scrub(exc.message, hide=(action.party_name,))
-                await self._db(self.store.update, action.id, at=self._clock(), last_error=said)
-                return await self._reconcile(action, request, exc)
-            # Another worker may have synced it while it was on its way: adopt the answer
-            # from where the store says the action now stands.
-            current = await self._db(self.store.get, action.id)
-            return await self._adopt(current, status)
-        finally:
-            self._sending.discard(action.id)
+            status = await self.dispatcher.submit_control(action.institution, request)
+        except InstitutionRejected as exc:
+            # A refusal of the request itself (credentials, malformed): nothing was applied.
+            said = scrub(exc.message, hide=(action.party_name,))
+            return await self._move(action, ActionState.FAILED, said, last_error=said)
+        except AdapterError as exc:
+            said = scrub(exc.message, hide=(action.party_name,))
+            await self._db(self.store.update, action.id, at=self._clock(), last_error=said)
+            return await self._reconcile(action, request, exc)
+        # Another worker may have synced it while it was on its way: adopt the answer from
+        # where the store says the action now stands.
+        current = await self._db(self.store.get, action.id)
+        return await self._adopt(current, status)
 
     async def _reconcile(
         self, action: ControlAction, request: ControlRequest, error: AdapterError
