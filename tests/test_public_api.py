@@ -81,3 +81,26 @@ def test_public_objects_do_not_claim_private_homes() -> None:
         obj = getattr(assetquery, name)
         if isinstance(obj, type):
             assert obj.__module__.startswith("assetquery"), name
+
+
+def test_importing_the_library_leaves_the_database_layers_unloaded() -> None:
+    # Every full garbage collection walks every object a process holds: SQLAlchemy and
+    # Alembic are loaded by the code that opens a store, not by looking parties up.
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, assetquery, assetquery.store; "
+        "from assetquery.store import AuditEvent, ClockOutcome, NewClock; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'sqlalchemy', 'alembic'}))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert loaded == "[]"
+
+    from assetquery.store import Store  # a lazy name resolves on first use
+
+    assert Store.__module__ == "assetquery.store._store"
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        importlib.import_module("assetquery.store").Nope  # noqa: B018

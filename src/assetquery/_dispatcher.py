@@ -65,13 +65,14 @@ from .adapters import (
     Operation,
     load_adapter,
 )
-from .store import AuditEvent, ClockOutcome, NewClock, Store
+from .store import AuditEvent, ClockOutcome, NewClock
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
     from tenacity import AsyncRetrying
 
     from .sandbox import SandboxConfig
+    from .store import Store
 
 __all__ = ["Dispatcher", "LookupRequest"]
 

@@ -3,12 +3,24 @@
 ``Store(url)`` opens (and migrates) the database: SQLite in a local file by default,
 PostgreSQL with ``postgresql+psycopg://…`` (extra ``postgres``) when several workers share
 one ledger.
+
+The plain records (:class:`AuditEvent`, :class:`NewClock`, …) import at once; everything
+that needs SQLAlchemy loads on first use, so that a process which never opens a store does
+not load it.
 """
 
-from ._audit import Audit, AuditEntry, AuditEvent, ChainCheck
-from ._clocks import Clock, ClockOutcome, Clocks, NewClock
-from ._engine import DEFAULT_STORE, normalize_url
-from ._store import ActionNotFound, ConcurrentUpdate, NewAction, Store
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+from ._records import AuditEvent, Clock, ClockOutcome, NewClock
+
+if TYPE_CHECKING:
+    from ._audit import Audit, AuditEntry, ChainCheck
+    from ._clocks import Clocks
+    from ._engine import DEFAULT_STORE, normalize_url
+    from ._store import ActionNotFound, ConcurrentUpdate, NewAction, Store
 
 __all__ = [
     "DEFAULT_STORE",
@@ -26,3 +38,30 @@ __all__ = [
     "Store",
     "normalize_url",
 ]
+
+#: where each name that needs SQLAlchemy lives
+_LAZY = {
+    "Audit": "._audit",
+    "AuditEntry": "._audit",
+    "ChainCheck": "._audit",
+    "Clocks": "._clocks",
+    "DEFAULT_STORE": "._engine",
+    "normalize_url": "._engine",
+    "ActionNotFound": "._store",
+    "ConcurrentUpdate": "._store",
+    "NewAction": "._store",
+    "Store": "._store",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(module, __name__), name)
+    globals()[name] = value  # once loaded, an ordinary module attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -15,14 +15,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import cast
 
 from sqlalchemy import Table, insert, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from ._records import AuditEvent
 from ._schema import AuditRow
 
 __all__ = ["GENESIS", "Audit", "AuditEntry", "AuditEvent", "ChainCheck", "append_events"]
@@ -31,19 +32,6 @@ __all__ = ["GENESIS", "Audit", "AuditEntry", "AuditEvent", "ChainCheck", "append
 GENESIS = "0" * 64
 # Any constant will do: it only has to be the same for every process appending.
 _ADVISORY_LOCK = 0x61756469  # "audi"
-
-
-@dataclass(frozen=True, slots=True)
-class AuditEvent:
-    """Something to record. ``party`` is masked; ``detail`` holds no personal data."""
-
-    event: str
-    actor: str
-    case_number: str | None = None
-    party: str | None = None
-    institution: str | None = None
-    subject: str | None = None
-    detail: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

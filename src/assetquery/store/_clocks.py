@@ -7,14 +7,13 @@ running across processes: ``overdue`` finds it whichever process opened it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from ._records import Clock, ClockOutcome, NewClock
 from ._schema import ClockRow
 
 __all__ = [
@@ -26,42 +25,6 @@ __all__ = [
     "clock_values",
     "outcome_of",
 ]
-
-
-class ClockOutcome(StrEnum):
-    OPEN = "open"  # not answered yet
-    MET = "met"  # answered by the due time (or no due time was set)
-    BREACHED = "breached"  # answered after the due time
-    FAILED = "failed"  # the request failed without an answer; not a turnaround
-
-
-@dataclass(frozen=True, slots=True)
-class NewClock:
-    subject: str  # "inquiry" or "action"
-    operation: str
-    institution: str
-    institution_name: str
-    case_number: str
-    reference: str
-    started_at: datetime
-    due_at: datetime | None
-    provisional: bool
-    rule: str | None
-    ticket: str | None = None
-    answered_at: datetime | None = None
-    outcome: ClockOutcome = ClockOutcome.OPEN
-
-
-@dataclass(frozen=True, slots=True)
-class Clock(NewClock):
-    id: int = 0
-
-    @property
-    def delay_seconds(self) -> float | None:
-        """Answered minus due (positive: late); None while open or without a due time."""
-        if self.due_at is None or self.answered_at is None:
-            return None
-        return (self.answered_at - self.due_at).total_seconds()
 
 
 def clock_values(clocks: Sequence[NewClock]) -> list[dict[str, object]]:

@@ -14,8 +14,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
@@ -89,6 +87,10 @@ def create_store_engine(url: str = DEFAULT_STORE) -> Engine:
 
 def migrate(engine: Engine) -> None:
     """Bring the schema up to date (Alembic ``upgrade head``); safe to run every start."""
+    # Alembic is loaded only to migrate: it adds more objects than SQLAlchemy itself.
+    from alembic import command
+    from alembic.config import Config
+
     config = Config()
     location = importlib.resources.files("assetquery.store") / "migrations"
     config.set_main_option("script_location", os.fspath(Path(str(location))))
