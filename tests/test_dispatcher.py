@@ -15,8 +15,17 @@ import httpx
 import pytest
 import respx
 
-from assetquery import Case, Dispatcher, LookupRequest, Party, RefusedRequest, ResultStatus
-from assetquery.adapters import Adapter, InquiryAnswer, InquiryRequest
+from assetquery import (
+    AdapterError,
+    AssetKind,
+    Case,
+    Dispatcher,
+    LookupRequest,
+    Party,
+    RefusedRequest,
+    ResultStatus,
+)
+from assetquery.adapters import Adapter, ControlRequest, InquiryAnswer, InquiryRequest, Operation
 
 from . import samples
 from .samples import BANK_PATH, FUND_PATH, REGISTRY_PATH, TICKET_PATH
@@ -195,6 +204,91 @@ async def test_the_lookup_deadline_bounds_everything(
     assert "within the lookup deadline (30 s); last error:" in bank.error.message
     assert "HTTP 503" in bank.error.message
     assert report.result_for("registry").status is ResultStatus.OK
+
+
+@pytest.mark.looptime
+async def test_a_deadline_shorter_than_the_timeout_ends_the_first_attempt(
+    router: respx.MockRouter, person: Party, case: Case
+) -> None:
+    # The first attempt runs under one timer, the sooner of the two: here the lookup's.
+    answer_all(router, person)
+
+    async def never(request: httpx.Request) -> httpx.Response:
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    router.post(BANK_PATH).mock(side_effect=never)
+    loop = asyncio.get_running_loop()
+    async with Dispatcher(samples.settings(deadline=8, timeout=20)) as dispatcher:
+        start = loop.time()
+        report = await dispatcher.lookup(person, case)
+        took = loop.time() - start
+
+    assert took == pytest.approx(8, abs=0.1)
+    bank = report.result_for("bank")
+    assert bank.status is ResultStatus.TIMEOUT and bank.attempts == 1
+    assert bank.error is not None and bank.error.code == "deadline"
+    assert report.result_for("registry").status is ResultStatus.OK
+
+
+@pytest.mark.looptime
+async def test_the_deadline_also_bounds_the_wait_for_a_free_slot(
+    router: respx.MockRouter, person: Party, case: Case
+) -> None:
+    answer_all(router, person)
+
+    async def slow(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(9)
+        return httpx.Response(200, json=samples.bank_json())
+
+    router.post(BANK_PATH).mock(side_effect=slow)
+    loop = asyncio.get_running_loop()
+    async with Dispatcher(samples.settings(deadline=10, concurrency=1)) as dispatcher:
+        start = loop.time()
+        first, second = await asyncio.gather(
+            dispatcher.lookup(person, case), dispatcher.lookup(person, case)
+        )
+        took = loop.time() - start
+
+    # The second waited at the gate for 9 s, then got 1 s of its 10 s for a 9 s answer.
+    assert took == pytest.approx(10, abs=0.1)
+    assert first.result_for("bank").status is ResultStatus.OK
+    late = second.result_for("bank")
+    assert late.status is ResultStatus.TIMEOUT
+    assert late.error is not None and late.error.code == "deadline"
+
+
+@pytest.mark.looptime
+async def test_a_lookup_waiting_for_a_slot_gives_up_at_its_deadline(
+    router: respx.MockRouter, person: Party, case: Case
+) -> None:
+    # A control action (no lookup deadline) holds the bank's only slot for 25 s.
+    answer_all(router, person)
+    inquiries = router.post(BANK_PATH)
+
+    async def held(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(25)
+        return httpx.Response(503)
+
+    router.post(url__startswith=samples.BANK).mock(side_effect=held)
+    freeze = ControlRequest(
+        Operation.FREEZE, "key-1", person, case, AssetKind.BANK_ACCOUNT, "6222020200112233445"
+    )
+    loop = asyncio.get_running_loop()
+    async with Dispatcher(samples.settings(deadline=10, concurrency=1, timeout=30)) as dispatcher:
+        control = asyncio.create_task(dispatcher.submit_control("bank", freeze))
+        await asyncio.sleep(0.1)
+        start = loop.time()
+        report = await dispatcher.lookup(person, case)
+        took = loop.time() - start
+        with pytest.raises(AdapterError):
+            await control
+
+    assert took == pytest.approx(10, abs=0.1)
+    bank = report.result_for("bank")
+    assert bank.status is ResultStatus.TIMEOUT and bank.attempts == 1
+    assert bank.error is not None and bank.error.code == "deadline"
+    assert inquiries.call_count == 0  # it never got past the gate
 
 
 @pytest.mark.looptime

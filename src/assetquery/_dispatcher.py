@@ -473,39 +473,11 @@ class Dispatcher:
         requested_at: datetime | None = None,
     ) -> InstitutionResult:
         settings = route.settings
-        adapter = route.adapter
-        client = route.client
-        assert client is not None
         # A refresh keeps the original request time: the institution's deadline runs from it.
-        started_at = requested_at or self._clock()
-        loop = asyncio.get_running_loop()
-        started = loop.time()
-        trace = Trace()
-
-        def result(status: ResultStatus, **fields: object) -> InstitutionResult:
-            finished_at = self._clock()
-            due = self.sla.due(settings, "inquiry", started_at)
-            due_at = due[1].due_at if due is not None else None
-            return InstitutionResult.model_validate(
-                {
-                    "institution": settings.id,
-                    "name": settings.name,
-                    "adapter": adapter.name,
-                    "status": status,
-                    "attempts": trace.attempts,
-                    "latency_seconds": round(loop.time() - started, 6),
-                    "started_at": started_at,
-                    "finished_at": finished_at,
-                    "sla_due": due_at,
-                    "sla_met": (
-                        finished_at <= due_at if due_at is not None and _answered(status) else None
-                    ),
-                    **fields,
-                }
-            )
-
-        if not adapter.serves(request.party):
-            return result(
+        exchange = _Exchange(route, requested_at or self._clock())
+        if not route.adapter.serves(request.party):
+            return self._result(
+                exchange,
                 ResultStatus.SKIPPED,
                 error=ErrorInfo(
                     code=NOT_APPLICABLE,
@@ -513,36 +485,69 @@ class Dispatcher:
                     retryable=False,
                 ),
             )
-        if not route.breaker.allow(started):
-            return result(
+        if not route.breaker.allow(exchange.started):
+            return self._result(
+                exchange,
                 ResultStatus.SKIPPED,
                 error=ErrorInfo(
                     code="circuit_open",
                     message=f"{settings.name} failed {route.breaker.failures} times in a row; "
-                    f"not asked again for {route.breaker.retry_in(started):.0f} s",
+                    f"not asked again for {route.breaker.retry_in(exchange.started):.0f} s",
                     retryable=True,
                 ),
             )
-        answered = await self._answer(route, request, deadline, ticket, result, trace)
+        answered = await self._answer(exchange, request, deadline, ticket)
         # Only failures that say the institution is down or overloaded open the circuit.
         down = answered.status is ResultStatus.TIMEOUT or (
             answered.status is ResultStatus.FAILED
             and answered.error is not None
             and answered.error.retryable
         )
-        route.breaker.record(ok=not down, now=loop.time())
+        route.breaker.record(ok=not down, now=asyncio.get_running_loop().time())
         return answered
+
+    def _result(
+        self, exchange: _Exchange, status: ResultStatus, **fields: object
+    ) -> InstitutionResult:
+        """The institution's result: what it answered, when, and against which deadline."""
+        route = exchange.route
+        settings = route.settings
+        started_at = exchange.started_at
+        finished_at = self._clock()
+        due = self.sla.due(settings, "inquiry", started_at)
+        due_at = due[1].due_at if due is not None else None
+        return InstitutionResult.model_validate(
+            {
+                "institution": settings.id,
+                "name": settings.name,
+                "adapter": route.adapter.name,
+                "status": status,
+                "attempts": exchange.attempts,
+                "latency_seconds": round(exchange.loop.time() - exchange.started, 6),
+                "started_at": started_at,
+                "finished_at": finished_at,
+                "sla_due": due_at,
+                "sla_met": (
+                    finished_at <= due_at if due_at is not None and _answered(status) else None
+                ),
+                **fields,
+            }
+        )
 
     async def _answer(
         self,
-        route: _Route,
+        exchange: _Exchange,
         request: InquiryRequest,
         deadline: float,
         ticket: str | None,
-        result: Callable[..., InstitutionResult],
-        trace: Trace,
     ) -> InstitutionResult:
-        """The exchange itself: inquire, poll while pending, classify every failure."""
+        """The exchange itself: inquire, poll while pending, classify every failure.
+
+        The first answer runs under one timer, the sooner of the attempt's timeout and the
+        lookup's deadline (most lookups end there); retries and polling, which wait between
+        requests, run under the lookup's deadline as a whole.
+        """
+        route = exchange.route
         settings = route.settings
         adapter = route.adapter
         client = route.client
@@ -551,32 +556,38 @@ class Dispatcher:
             # Inquiries and polls may be sent twice (a stale pooled connection is retried at
             # once); control actions never come through here.
             with idempotent():
-                async with asyncio.timeout_at(deadline):
-                    if ticket is None:
-                        answer = await self._call(
-                            route, trace, partial(adapter.inquire, client, request)
-                        )
-                    else:
-                        answer = InquiryAnswer.pending(ticket)
-                    while answer.status is ResultStatus.PENDING:
-                        ticket = answer.ticket
-                        assert ticket is not None
-                        wait = answer.poll_after
-                        await asyncio.sleep(settings.poll_interval if wait is None else wait)
-                        answer = await self._call(
-                            route, trace, partial(adapter.poll, client, ticket, request)
-                        )
+                if ticket is None:
+                    answer = await self._call(
+                        route, exchange, partial(adapter.inquire, client, request), deadline
+                    )
+                else:
+                    answer = InquiryAnswer.pending(ticket)
+                if answer.status is ResultStatus.PENDING:
+                    async with asyncio.timeout_at(deadline):
+                        while answer.status is ResultStatus.PENDING:
+                            ticket = answer.ticket
+                            assert ticket is not None
+                            wait = answer.poll_after
+                            await asyncio.sleep(settings.poll_interval if wait is None else wait)
+                            answer = await self._call(
+                                route,
+                                exchange,
+                                partial(adapter.poll, client, ticket, request),
+                                deadline,
+                            )
         except TimeoutError:
             if ticket is not None:
-                return result(ResultStatus.PENDING, ticket=ticket)
+                return self._result(exchange, ResultStatus.PENDING, ticket=ticket)
             seconds = self.settings.lookup.deadline
-            last = f"; last error: {trace.last_error.message}" if trace.last_error else ""
-            return result(
+            last = exchange.last_error
+            said = f"; last error: {last.message}" if last else ""
+            return self._result(
+                exchange,
                 ResultStatus.TIMEOUT,
                 error=ErrorInfo(
                     code="deadline",
                     message=f"{settings.name} gave no answer within the lookup deadline "
-                    f"({seconds:g} s){last}",
+                    f"({seconds:g} s){said}",
                     retryable=True,
                 ),
             )
@@ -586,9 +597,10 @@ class Dispatcher:
                     "institution failed",
                     institution=settings.id,
                     code=error.code,
-                    attempts=trace.attempts,
+                    attempts=exchange.attempts,
                 )
-            return result(
+            return self._result(
+                exchange,
                 ResultStatus(error.status),
                 # Whatever an adapter let through, no ID, account or the party's name goes on.
                 error=ErrorInfo(
@@ -598,19 +610,23 @@ class Dispatcher:
                 ),
                 ticket=ticket,
             )
-        return result(answer.status, assets=answer.assets)
+        return self._result(exchange, answer.status, assets=answer.assets)
 
     async def _call(
-        self, route: _Route, trace: Trace, call: Callable[[], Awaitable[InquiryAnswer]]
+        self,
+        route: _Route,
+        trace: Trace,
+        call: Callable[[], Awaitable[InquiryAnswer]],
+        deadline: float,
     ) -> InquiryAnswer:
         """One adapter call with the route's retries, each attempt gated and timed.
 
         Most calls succeed at once, so the first attempt runs outside tenacity; only a
         retryable failure hands over to the retry policy, which counts that failure as its
-        first attempt and decides every wait and retry from there.
+        first attempt and decides every wait and retry from there, within the deadline.
         """
         try:
-            return await self._attempt(route, trace, call)
+            return await self._attempt(route, trace, call, deadline)
         except RetryableAdapterError as error:
             first: RetryableAdapterError | None = error
 
@@ -619,23 +635,38 @@ class Dispatcher:
             if first is not None:
                 failed, first = first, None
                 raise failed
-            return await self._attempt(route, trace, call)
+            return await self._attempt(route, trace, call, deadline)
 
-        answer: InquiryAnswer = await route.retrying.copy()(again)
+        async with asyncio.timeout_at(deadline):  # the waits between attempts count too
+            answer: InquiryAnswer = await route.retrying.copy()(again)
         return answer
 
-    async def _attempt(self, route: _Route, trace: Trace, call: Callable[[], Awaitable[T]]) -> T:
+    async def _attempt(
+        self,
+        route: _Route,
+        trace: Trace,
+        call: Callable[[], Awaitable[T]],
+        deadline: float | None = None,
+    ) -> T:
+        """One gated, timed attempt. A lookup's ``deadline`` passing raises TimeoutError."""
         trace.attempts += 1
-        name = route.settings.name
+        settings = route.settings
+        name = settings.name
+        await route.gate.enter(deadline)
+        ends = asyncio.get_running_loop().time() + settings.timeout
+        deadline_first = deadline is not None and deadline <= ends
+        timer = asyncio.timeout_at(deadline if deadline_first else ends)
         try:
-            async with route.gate, asyncio.timeout(route.settings.timeout):
+            async with timer:
                 return await call()
         except AdapterError as error:
             trace.last_error = error
             raise
         except (TimeoutError, httpx.TimeoutException):
+            if deadline_first and timer.expired():
+                raise TimeoutError from None  # the lookup's deadline, not this attempt's
             trace.last_error = InstitutionTimeout(
-                f"{name} did not answer within {route.settings.timeout:g} s", code="timeout"
+                f"{name} did not answer within {settings.timeout:g} s", code="timeout"
             )
         except httpx.TransportError as exc:
             # An adapter that sends without ``Adapter.send`` lets these through.
@@ -645,7 +676,7 @@ class Dispatcher:
         except Exception as exc:
             log.warning(
                 "adapter raised an unexpected exception",
-                institution=route.settings.id,
+                institution=settings.id,
                 adapter=route.adapter.name,
                 exception=type(exc).__name__,
             )
@@ -654,7 +685,26 @@ class Dispatcher:
                 f"({type(exc).__name__}); this is a bug in the adapter",
                 code="adapter_error",
             )
+        finally:
+            route.gate.leave()
         raise trace.last_error
+
+
+class _Exchange(Trace):
+    """One institution's part of one lookup: its route, when it began, and its attempts.
+
+    One object per institution asked, rather than a closure over the same values: a lookup
+    creates these by the thousand, and each closure cell is another object to collect.
+    """
+
+    __slots__ = ("loop", "route", "started", "started_at")
+
+    def __init__(self, route: _Route, started_at: datetime) -> None:
+        super().__init__()
+        self.route = route
+        self.started_at = started_at
+        self.loop = asyncio.get_running_loop()
+        self.started = self.loop.time()
 
 
 def _answered(status: ResultStatus) -> bool:

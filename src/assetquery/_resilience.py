@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from types import TracebackType
 from typing import TypeVar
 
 from tenacity import (
@@ -94,7 +93,20 @@ class Gate:
         self._slots = asyncio.Semaphore(settings.concurrency)
         self._limiter = RateLimiter(settings.rate_limit) if settings.rate_limit else None
 
-    async def __aenter__(self) -> None:
+    async def enter(self, deadline: float | None = None) -> None:
+        """Take a slot (and the rate limit's turn); raise TimeoutError if ``deadline`` (loop
+        time) passes first. Pair with :meth:`leave`.
+
+        A free slot without a rate limit is taken at once, with no timer: that is most
+        requests, and a timer costs each of them.
+        """
+        if deadline is None or (self._limiter is None and not self._slots.locked()):
+            await self._enter()
+            return
+        async with asyncio.timeout_at(deadline):
+            await self._enter()
+
+    async def _enter(self) -> None:
         await self._slots.acquire()
         if self._limiter is not None:
             try:
@@ -103,12 +115,7 @@ class Gate:
                 self._slots.release()
                 raise
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def leave(self) -> None:
         self._slots.release()
 
 

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import ssl
 import zlib
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextvars import ContextVar
 from importlib.metadata import PackageNotFoundError, version
 from json import dumps as json_dumps
@@ -228,20 +227,25 @@ class _CappedStream(httpx.AsyncByteStream):
 _IDEMPOTENT: ContextVar[bool] = ContextVar("assetquery_idempotent", default=False)
 
 
-@contextmanager
-def idempotent() -> Iterator[None]:
+class idempotent:  # lower case: it is used like a function, ``with idempotent():``
     """Requests sent inside may safely be sent twice (inquiries and polls, never controls).
 
     A pooled connection the server closed as its keep-alive ran out fails only when it is
     used again; such a request is sent once more at once, on a fresh connection, instead of
     waiting for a retry's backoff. A control action is never sent twice this way: it is not
     sent inside this block.
+
+    A class rather than a generator-based context manager: it is entered for every
+    inquiry, and a generator costs a frame and two more objects each time.
     """
-    token = _IDEMPOTENT.set(True)
-    try:
-        yield
-    finally:
-        _IDEMPOTENT.reset(token)
+
+    __slots__ = ("_token",)
+
+    def __enter__(self) -> None:
+        self._token = _IDEMPOTENT.set(True)
+
+    def __exit__(self, *exc_info: object) -> None:
+        _IDEMPOTENT.reset(self._token)
 
 
 class CappedTransport(httpx.AsyncBaseTransport):

@@ -12,9 +12,8 @@ dispatcher does all of that around it. It reports trouble by raising the typed e
 from __future__ import annotations
 
 import abc
-import contextlib
 import re
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from email.utils import parsedate_to_datetime
@@ -49,6 +48,10 @@ __all__ = [
     "check_status",
     "retry_after_seconds",
 ]
+
+
+#: what :meth:`Adapter.send` turns into typed errors (timeouts are transport errors)
+_TRANSPORT_FAILURES = (httpx.TransportError, httpx.DecodingError)
 
 
 class Operation(StrEnum):
@@ -248,45 +251,43 @@ class Adapter(abc.ABC):
         """
         # The status is judged before the body is read: a busy gateway's error page with a
         # broken encoding or an oversized body is still "busy", and so still retried.
-        with self._translating_failures():
+        try:
             request = client.build_request(method, url, **kwargs)
             response = await client.send(request, stream=True)
+        except _TRANSPORT_FAILURES as exc:
+            raise self._translated(exc) from exc
         try:
             if response.status_code not in readable:
                 check_status(response, self.institution.name)
+            # A readable error status whose body never arrived whole (cut short, too large)
+            # is judged by its status after all: a 409 cut short is still a refusal.
             try:
-                with self._translating_failures():
-                    await response.aread()
+                await response.aread()
+            except _TRANSPORT_FAILURES as exc:
+                check_status(response, self.institution.name)
+                raise self._translated(exc) from exc
             except AdapterError:
-                # A readable error status whose body never arrived whole is judged by its
-                # status after all: a 409 cut short is still a refusal.
                 check_status(response, self.institution.name)
                 raise
         finally:
             await response.aclose()
         return response
 
-    @contextlib.contextmanager
-    def _translating_failures(self) -> Iterator[None]:
+    def _translated(self, exc: httpx.TransportError | httpx.DecodingError) -> AdapterError:
         """httpx's transport and decoding failures as the adapter's typed errors."""
-        try:
-            yield
-        except httpx.TimeoutException as exc:
-            raise InstitutionTimeout(
-                f"{self.institution.name} did not answer in time ({type(exc).__name__})",
-                code="timeout",
-            ) from exc
-        except httpx.TransportError as exc:
-            raise InstitutionUnreachable(
-                f"{self.institution.name} could not be reached ({type(exc).__name__})",
-                code="connection",
-            ) from exc
-        except httpx.DecodingError as exc:
-            raise MalformedResponse(
-                f"{self.institution.name} sent a body that cannot be decoded "
-                f"({type(exc).__name__})",
-                code="malformed_encoding",
-            ) from exc
+        name = self.institution.name
+        if isinstance(exc, httpx.TimeoutException):
+            return InstitutionTimeout(
+                f"{name} did not answer in time ({type(exc).__name__})", code="timeout"
+            )
+        if isinstance(exc, httpx.TransportError):
+            return InstitutionUnreachable(
+                f"{name} could not be reached ({type(exc).__name__})", code="connection"
+            )
+        return MalformedResponse(
+            f"{name} sent a body that cannot be decoded ({type(exc).__name__})",
+            code="malformed_encoding",
+        )
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.institution.id}>"
