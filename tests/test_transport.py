@@ -227,6 +227,55 @@ async def test_each_transport_keeps_its_connection_and_no_cookies(transport: str
     assert counting.cookies_seen == []  # what one answer set never rides on the next request
 
 
+class _HeaderRecorder:
+    """Answers every request; keeps the names of the headers each one arrived with."""
+
+    def __init__(self) -> None:
+        self.names: list[list[str]] = []
+
+    async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")[1:]
+                self.names.append(sorted(line.split(":")[0].lower() for line in lines if line))
+                length = next(
+                    (
+                        int(line.split(":")[1])
+                        for line in lines
+                        if line.lower().startswith("content-length")
+                    ),
+                    0,
+                )
+                await reader.readexactly(length)
+                writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}")
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_each_transport_sends_the_headers_httpx_built_and_no_others(transport: str) -> None:
+    recorder = _HeaderRecorder()
+    server, url = await _serve(recorder)
+    async with server, build_client(_settings(url, transport=transport)) as client:
+        await client.post("/x", json={"n": 1})
+        request = client.build_request("GET", "/y")
+        del request.headers["accept"]  # a header the client's own defaults would add
+        await client.send(request)
+    plain, without_accept = recorder.names
+    assert plain == [
+        "accept",
+        "accept-encoding",
+        "connection",
+        "content-length",
+        "content-type",
+        "host",
+        "user-agent",
+    ]
+    assert without_accept == ["accept-encoding", "connection", "host", "user-agent"]
+
+
 async def test_the_plain_path_still_honours_auth_and_event_hooks() -> None:
     seen: list[str] = []
 

@@ -25,8 +25,8 @@ from yarl import URL
 __all__ = ["AiohttpTransport"]
 
 _HTTP_11 = b"HTTP/1.1"
-#: headers aiohttp would add on its own; httpx has already set the ones we send
-_SKIP_AUTO_HEADERS = frozenset({"Accept", "Accept-Encoding", "User-Agent"})
+#: headers aiohttp adds on its own when a request lacks them (lower case, as compared)
+_AUTO_HEADERS = frozenset({"accept", "accept-encoding", "user-agent"})
 
 
 def _mapped(error: Exception, *, reading: bool) -> httpx.TransportError | None:
@@ -109,7 +109,6 @@ class AiohttpTransport(_BaseAiohttpTransport):
             connector=connector,
             cookie_jar=aiohttp.DummyCookieJar(),
             auto_decompress=False,
-            skip_auto_headers=_SKIP_AUTO_HEADERS,
             timeout=aiohttp.ClientTimeout(total=None),
         )
 
@@ -129,11 +128,16 @@ class AiohttpTransport(_BaseAiohttpTransport):
         if not isinstance(session, aiohttp.ClientSession):
             session = self.client = self.get_client()
         body = await request.aread()
+        headers = request.headers.multi_items()
+        # What httpx sends is what goes out: aiohttp must not add a header httpx left out.
+        # Asked only when one is missing, as skipping costs aiohttp two header copies.
+        missing = _AUTO_HEADERS.difference(name.lower() for name, _ in headers)
         try:
             response = await session.request(
                 request.method,
                 URL(str(request.url), encoded=True),
-                headers=request.headers.multi_items(),
+                headers=headers,
+                skip_auto_headers=missing or None,
                 data=body or None,
                 allow_redirects=False,
                 timeout=self._timeout(request),

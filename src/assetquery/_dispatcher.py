@@ -248,14 +248,11 @@ class Dispatcher:
         lookup_id = uuid4().hex
         started_at = self._clock()
         deadline = asyncio.get_running_loop().time() + self.settings.lookup.deadline
-        results = await asyncio.gather(
-            *(
-                self._ask(
-                    route, InquiryRequest(party, case, f"{lookup_id}-{route.settings.id}"), deadline
-                )
-                for route in self._routes
-            )
-        )
+        asks = []  # a loop, not a generator expression: no closure per lookup
+        for route in self._routes:
+            request = InquiryRequest(party, case, f"{lookup_id}-{route.settings.id}")
+            asks.append(self._ask(route, request, deadline))
+        results = await asyncio.gather(*asks)
         report = build_report(
             lookup_id=lookup_id,
             party=party,
@@ -628,7 +625,22 @@ class Dispatcher:
         try:
             return await self._attempt(route, trace, call, deadline)
         except RetryableAdapterError as error:
-            first: RetryableAdapterError | None = error
+            return await self._retry(route, trace, call, deadline, error)
+
+    async def _retry(
+        self,
+        route: _Route,
+        trace: Trace,
+        call: Callable[[], Awaitable[InquiryAnswer]],
+        deadline: float,
+        failure: RetryableAdapterError,
+    ) -> InquiryAnswer:
+        """The retries after a first failure, as the route's policy decides them.
+
+        Apart from :meth:`_call` because of its closure: the variables a nested function
+        uses are cells from the start of every call of the function that holds it.
+        """
+        first: RetryableAdapterError | None = failure
 
         async def again() -> InquiryAnswer:
             nonlocal first

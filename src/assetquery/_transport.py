@@ -293,10 +293,13 @@ class CappedTransport(httpx.AsyncBaseTransport):
         if not success:
             response.stream = body
             return response
+        chunks = []  # a loop, not an async comprehension: no nested coroutine per answer
         try:
-            content = b"".join([chunk async for chunk in body])
+            async for chunk in body:
+                chunks.append(chunk)
         finally:
             await body.aclose()
+        content = b"".join(chunks)
         response.stream = httpx.ByteStream(content)
         response.read()  # now .content is there, and aread() has nothing left to do
         return response
@@ -331,6 +334,7 @@ class InstitutionClient(httpx.AsyncClient):
         super().__init__(**options)
         self._cookies = _NoCookies()
         self._urls: dict[str, httpx.URL] = {}
+        self._timeouts: tuple[httpx.Timeout | None, dict[str, float | None]] = (None, {})
 
     def build_request(  # type: ignore[override]
         self,
@@ -384,10 +388,17 @@ class InstitutionClient(httpx.AsyncClient):
             merged,
             headers=[*auto, *raw],
             stream=httpx.ByteStream(content or b""),
-            extensions={"timeout": self.timeout.as_dict()},
+            extensions={"timeout": self._timeout_dict()},
         )
         request.read()
         return request
+
+    def _timeout_dict(self) -> dict[str, float | None]:
+        """The client's timeouts as a request carries them, made once per ``Timeout``."""
+        timeout = self.timeout
+        if self._timeouts[0] is not timeout:
+            self._timeouts = (timeout, timeout.as_dict())
+        return self._timeouts[1]
 
     def _merge_url(self, url: httpx.URL | str) -> httpx.URL:
         if not isinstance(url, str):
