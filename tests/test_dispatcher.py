@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 import httpx
@@ -20,6 +21,7 @@ from assetquery import (
     AssetKind,
     Case,
     Dispatcher,
+    InstitutionResult,
     LookupRequest,
     Party,
     RefusedRequest,
@@ -476,3 +478,31 @@ async def test_a_closed_dispatcher_says_how_to_open_it(person: Party, case: Case
     dispatcher = Dispatcher(samples.settings())
     with pytest.raises(RuntimeError, match="async with"):
         await dispatcher.lookup(person, case)
+
+
+async def test_results_made_without_revalidation_equal_validated_ones(
+    router: respx.MockRouter, person: Party, case: Case
+) -> None:
+    answer_all(router, person)
+    async with Dispatcher(samples.settings()) as dispatcher:
+        report = await dispatcher.lookup(person, case)
+    for result in report.results:
+        assert InstitutionResult.model_validate(result.model_dump()) == result
+    assert any(result.assets for result in report.results)
+
+
+async def test_the_clock_is_kept_to_aware_time_in_utc(
+    router: respx.MockRouter, person: Party, case: Case
+) -> None:
+    answer_all(router, person)
+    beijing = timezone(timedelta(hours=8))
+    at = datetime(2026, 11, 26, 18, 30, tzinfo=beijing)
+    async with Dispatcher(samples.settings(), clock=lambda: at) as dispatcher:
+        report = await dispatcher.lookup(person, case)
+    assert {r.started_at for r in report.results} == {at}
+    assert all(r.started_at.tzinfo is UTC for r in report.results)
+
+    naive = datetime(2026, 11, 26, 18, 30)  # the mistake under test: no time zone
+    async with Dispatcher(samples.settings(), clock=lambda: naive) as dispatcher:
+        with pytest.raises(ValueError, match="clock must return timezone-aware"):
+            await dispatcher.lookup(person, case)

@@ -110,6 +110,29 @@ async def test_compressed_answers_are_decoded(coding: str) -> None:
     assert response.content == body
 
 
+async def test_a_success_read_under_the_cap_is_what_httpx_would_have_read() -> None:
+    # The capped read hands httpx the body directly; the response must be what read() makes.
+    body = json.dumps({"accounts": ["张三"] * 500}, ensure_ascii=False).encode()
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            200, headers={"content-type": "application/json"}, stream=_Streamed(body)
+        )
+
+    async with build_client(_settings("http://bank.test"), httpx.MockTransport(answer)) as client:
+        ours = await client.send(client.build_request("GET", "/x"), stream=True)
+    reference = httpx.Response(200, headers={"content-type": "application/json"}, content=body)
+
+    assert ours.content == reference.content == body
+    assert await ours.aread() == body
+    assert ours.json() == reference.json() and ours.text == reference.text
+    assert list(ours.iter_bytes(chunk_size=1000)) == list(reference.iter_bytes(chunk_size=1000))
+    assert [chunk async for chunk in ours.aiter_bytes()] == [body]
+    assert (ours.is_stream_consumed, ours.is_closed) == (True, True)
+    assert ours.num_bytes_downloaded == len(body)
+    await ours.aclose()  # closing again does nothing
+
+
 async def test_a_compression_bomb_is_cut_off_at_the_decoded_size() -> None:
     bomb = b"\0" * 64 * 1024 * 1024  # 64 MiB of zeros: about 64 KiB gzipped
     settings = _settings("http://bank.test", max_response_bytes=1024 * 1024)

@@ -15,11 +15,11 @@ import os
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 from uuid import uuid4
 
 import httpx
@@ -43,6 +43,7 @@ from ._identifiers import parse_case_number, safe_code, scrub
 from ._logging import get_logger
 from ._models import (
     NOT_APPLICABLE,
+    AssetRecord,
     Case,
     ErrorInfo,
     InstitutionResult,
@@ -125,7 +126,7 @@ class Dispatcher:
         self.settings = settings
         self._transports = dict(transports or {})
         self._sandbox = sandbox
-        self._clock = clock
+        self._clock = _aware_clock(clock)
         #: where SLA clocks (and, with the ledger, control actions) are recorded, if anywhere
         self.store = store
         #: the deadlines institutions must meet
@@ -504,7 +505,13 @@ class Dispatcher:
         return answered
 
     def _result(
-        self, exchange: _Exchange, status: ResultStatus, **fields: object
+        self,
+        exchange: _Exchange,
+        status: ResultStatus,
+        *,
+        assets: tuple[AssetRecord, ...] = (),
+        error: ErrorInfo | None = None,
+        ticket: str | None = None,
     ) -> InstitutionResult:
         """The institution's result: what it answered, when, and against which deadline."""
         route = exchange.route
@@ -513,23 +520,30 @@ class Dispatcher:
         finished_at = self._clock()
         due = self.sla.due(settings, "inquiry", started_at)
         due_at = due[1].due_at if due is not None else None
-        return InstitutionResult.model_validate(
-            {
-                "institution": settings.id,
-                "name": settings.name,
-                "adapter": route.adapter.name,
-                "status": status,
-                "attempts": exchange.attempts,
-                "latency_seconds": round(exchange.loop.time() - exchange.started, 6),
-                "started_at": started_at,
-                "finished_at": finished_at,
-                "sla_due": due_at,
-                "sla_met": (
-                    finished_at <= due_at if due_at is not None and _answered(status) else None
-                ),
-                **fields,
-            }
-        )
+        fields: dict[str, Any] = {
+            "institution": settings.id,
+            "name": settings.name,
+            "adapter": route.adapter.name,
+            "status": status,
+            "assets": assets,
+            "error": error,
+            "attempts": exchange.attempts,
+            "latency_seconds": round(exchange.loop.time() - exchange.started, 6),
+            "started_at": started_at,
+            "finished_at": finished_at,
+            "ticket": ticket,
+            "sla_due": due_at,
+            "sla_met": finished_at <= due_at if due_at is not None and _answered(status) else None,
+        }
+        if (
+            type(assets) is tuple
+            and all(type(asset) is AssetRecord for asset in assets)
+            and (ticket is None or type(ticket) is str)
+        ):
+            # Every value was made here, or validated as it was made (the clock's times are
+            # checked by _aware_clock): validating them all again costs each result.
+            return InstitutionResult.model_construct(**fields)
+        return InstitutionResult.model_validate(fields)  # what an adapter handed over: checked
 
     async def _answer(
         self,
@@ -717,6 +731,20 @@ class _Exchange(Trace):
         self.started_at = started_at
         self.loop = asyncio.get_running_loop()
         self.started = self.loop.time()
+
+
+def _aware_clock(clock: Callable[[], datetime]) -> Callable[[], datetime]:
+    """``clock``, checked to tell timezone-aware time, in UTC (as results store it)."""
+    if clock is utc_now:
+        return clock
+
+    def checked() -> datetime:
+        moment = clock()
+        if moment.utcoffset() is None:
+            raise ValueError("the Dispatcher's clock must return timezone-aware datetimes")
+        return moment.astimezone(UTC)
+
+    return checked
 
 
 def _answered(status: ResultStatus) -> bool:
