@@ -214,6 +214,32 @@ async def test_each_transport_says_a_silent_server_is_a_read_timeout(transport: 
             await client.get("/x")
 
 
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_the_dispatcher_times_a_silent_server_with_its_own_timer(transport: str) -> None:
+    # Its clients arm no transport timeouts; the attempt's timer alone ends the wait.
+    from assetquery import Case, Dispatcher, Party, PartyKind, ResultStatus
+    from assetquery._config import settings_from_mapping
+
+    server, url = await _serve(_never_answers)
+    institution = {"id": "bank", "name": "测试银行", "adapter": "bank", "base_url": url}
+    settings = settings_from_mapping(
+        {
+            "institutions": [
+                {**institution, "transport": transport, "timeout": 0.05, "retry": {"attempts": 1}}
+            ]
+        }
+    )
+    party = Party(kind=PartyKind.PERSON, name="张三", id_number="11010519491231002X")
+    case = Case(number="（2026）京0105执1234号", operator="clerk-1")
+    async with server, Dispatcher(settings) as dispatcher:
+        client = dispatcher._routes[0].client
+        assert client is not None and client.timeout == httpx.Timeout(None)
+        report = await dispatcher.lookup(party, case)
+    result = report.result_for("bank")
+    assert result.status is ResultStatus.TIMEOUT
+    assert result.error is not None and result.error.code == "timeout"
+
+
 class _CountingServer:
     """Answers every request on a connection with a cookie; counts connections and cookies."""
 

@@ -213,7 +213,10 @@ class Dispatcher:
             raise RuntimeError("this Dispatcher is already open")
         async with AsyncExitStack() as stack:
             for route in self._routes:
-                client = build_client(route.settings, self._transports.get(route.settings.id))
+                # Each attempt runs under one timer of the dispatcher's (see _attempt).
+                client = build_client(
+                    route.settings, self._transports.get(route.settings.id), timed=False
+                )
                 route.client = await stack.enter_async_context(client)
             self._stack = stack.pop_all()
         return self

@@ -463,9 +463,18 @@ _URL_MEMORY = 64
 
 
 def build_client(
-    settings: InstitutionSettings, transport: httpx.AsyncBaseTransport | None = None
+    settings: InstitutionSettings,
+    transport: httpx.AsyncBaseTransport | None = None,
+    *,
+    timed: bool = True,
 ) -> httpx.AsyncClient:
-    """The client for one institution. ``transport`` replaces the network (sandbox, tests)."""
+    """The client for one institution. ``transport`` replaces the network (sandbox, tests).
+
+    ``timed=False`` leaves the transport without timeouts of its own, for a caller that
+    times every exchange as a whole (the dispatcher does, with the same ``timeout``): a
+    connect, read or pool timeout of that length could only fire after the caller's, and
+    arming it costs every request timers (aiohttp re-arms its read timer on every chunk).
+    """
     headers = {"user-agent": _USER_AGENT, "accept-encoding": ACCEPTED_CODINGS}
     token = settings.auth.token()
     if token is not None:
@@ -485,7 +494,7 @@ def build_client(
     return InstitutionClient(
         base_url=settings.base_url,
         headers=headers,
-        timeout=httpx.Timeout(settings.timeout),
+        timeout=httpx.Timeout(settings.timeout if timed else None),
         transport=transport,
         follow_redirects=False,
     )
