@@ -386,8 +386,9 @@ class _ClosesIdleConnections:
     """Answers the first request on a connection; hangs up on the next one, as a server does
     whose keep-alive ran out just as the client reused the connection."""
 
-    def __init__(self) -> None:
+    def __init__(self, body: bytes = b"{}") -> None:
         self.requests = 0
+        self._body = body
 
     async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         head = await reader.readuntil(b"\r\n\r\n")
@@ -395,7 +396,7 @@ class _ClosesIdleConnections:
         await reader.readexactly(length)
         self.requests += 1
         writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n")
-        writer.write(b"content-length: 2\r\n\r\n{}")
+        writer.write(b"content-length: %d\r\n\r\n%s" % (len(self._body), self._body))
         await writer.drain()
         with contextlib.suppress(asyncio.IncompleteReadError):
             await reader.readuntil(b"\r\n\r\n")  # the next request on this connection...
@@ -422,3 +423,26 @@ async def test_a_control_on_a_stale_connection_is_never_sent_again(transport: st
         with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
             await client.post("/controls", json={"n": 2})
     assert server_side.requests == 1
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_lookups_send_an_inquiry_again_on_a_stale_connection(transport: str) -> None:
+    # The dispatcher marks its inquiries as safe to send twice, for the tasks it starts.
+    from assetquery import Case, Dispatcher, Party, PartyKind, ResultStatus
+    from assetquery._config import settings_from_mapping
+
+    from . import samples
+
+    server_side = _ClosesIdleConnections(json.dumps(samples.bank_json()).encode())
+    server, url = await _serve(server_side)
+    institution = {"id": "bank", "name": "测试银行", "adapter": "bank", "base_url": url}
+    settings = settings_from_mapping(
+        {"institutions": [{**institution, "transport": transport, "retry": {"attempts": 1}}]}
+    )
+    party = Party(kind=PartyKind.PERSON, name="张三", id_number="11010519491231002X")
+    case = Case(number="（2026）京0105执1234号", operator="clerk-1")
+    async with server, Dispatcher(settings) as dispatcher:
+        for _ in range(3):
+            result = (await dispatcher.lookup(party, case)).result_for("bank")
+            assert result.status is ResultStatus.OK and result.attempts == 1
+    assert server_side.requests == 3

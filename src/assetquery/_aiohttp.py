@@ -133,7 +133,7 @@ class AiohttpTransport(_BaseAiohttpTransport):
         # Asked only when one is missing, as skipping costs aiohttp two header copies.
         missing = _AUTO_HEADERS.difference(name.lower() for name, _ in headers)
         try:
-            response = await session.request(
+            sending = session.request(
                 request.method,
                 URL(str(request.url), encoded=True),
                 headers=headers,
@@ -143,6 +143,8 @@ class AiohttpTransport(_BaseAiohttpTransport):
                 timeout=self._timeout(request),
                 server_hostname=request.extensions.get("sni_hostname"),
             )
+            del headers  # aiohttp copies them: not held here while the answer is awaited
+            response = await sending
         except Exception as error:
             mapped = _mapped(error, reading=False)
             if mapped is None:

@@ -256,7 +256,10 @@ class Dispatcher:
         for route in self._routes:
             request = InquiryRequest(party, case, f"{lookup_id}-{route.settings.id}")
             asks.append(self._ask(route, request, deadline))
-        results = await asyncio.gather(*asks)
+        # Inquiries may be sent twice (never control actions): set once, for the tasks that
+        # gather starts here and that inherit it.
+        with idempotent():
+            results = await asyncio.gather(*asks)
         report = build_report(
             lookup_id=lookup_id,
             party=party,
@@ -331,7 +334,8 @@ class Dispatcher:
                 )
             return fresh
 
-        results = await asyncio.gather(*(refreshed(r) for r in report.results))
+        with idempotent():  # as in lookup: polls may be sent twice
+            results = await asyncio.gather(*(refreshed(r) for r in report.results))
         return build_report(
             lookup_id=report.lookup_id,
             party=report.party,
@@ -566,29 +570,30 @@ class Dispatcher:
         adapter = route.adapter
         client = route.client
         assert client is not None
+        # Runs in a task started inside idempotent() (lookup, refresh): inquiries and polls
+        # may be sent twice, as a stale pooled connection is retried at once.
         try:
-            # Inquiries and polls may be sent twice (a stale pooled connection is retried at
-            # once); control actions never come through here.
-            with idempotent():
-                if ticket is None:
-                    answer = await self._call(
-                        route, exchange, partial(adapter.inquire, client, request), deadline
-                    )
-                else:
-                    answer = InquiryAnswer.pending(ticket)
-                if answer.status is ResultStatus.PENDING:
-                    async with asyncio.timeout_at(deadline):
-                        while answer.status is ResultStatus.PENDING:
-                            ticket = answer.ticket
-                            assert ticket is not None
-                            wait = answer.poll_after
-                            await asyncio.sleep(settings.poll_interval if wait is None else wait)
-                            answer = await self._call(
-                                route,
-                                exchange,
-                                partial(adapter.poll, client, ticket, request),
-                                deadline,
-                            )
+            if ticket is None:
+                inquire = partial(adapter.inquire, client, request)
+                try:  # _call's work, inline: most lookups end with this one attempt
+                    answer = await self._attempt(route, exchange, inquire, deadline)
+                except RetryableAdapterError as error:
+                    answer = await self._retry(route, exchange, inquire, deadline, error)
+            else:
+                answer = InquiryAnswer.pending(ticket)
+            if answer.status is ResultStatus.PENDING:
+                async with asyncio.timeout_at(deadline):
+                    while answer.status is ResultStatus.PENDING:
+                        ticket = answer.ticket
+                        assert ticket is not None
+                        wait = answer.poll_after
+                        await asyncio.sleep(settings.poll_interval if wait is None else wait)
+                        answer = await self._call(
+                            route,
+                            exchange,
+                            partial(adapter.poll, client, ticket, request),
+                            deadline,
+                        )
         except TimeoutError:
             if ticket is not None:
                 return self._result(exchange, ResultStatus.PENDING, ticket=ticket)
