@@ -111,7 +111,9 @@ class Dispatcher:
     """Looks parties up at every configured institution. Use as ``async with``.
 
     ``transports`` maps institution ids to an ``httpx`` transport that replaces the network
-    for them (the in-process sandbox, a ``MockTransport`` in tests).
+    for them (the in-process sandbox, a ``MockTransport`` in tests). ``clock`` tells the
+    time for results and SLA clocks (simulations and tests pass their own); it must return
+    timezone-aware datetimes, which results store in UTC.
     """
 
     def __init__(
