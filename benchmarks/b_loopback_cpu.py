@@ -7,12 +7,13 @@ library's default transport and, as extra sides, with each other transport insta
 
 from __future__ import annotations
 
-from .harness import Comparison, Log, ScenarioResult, Target, interleave, side_notes
+from .harness import Comparison, Log, ScenarioResult, Target
 from .loopback import (
     assetquery_side_name,
-    default_transport,
+    every_transport,
     loopback,
     throughput,
+    transport_result,
     transports,
 )
 
@@ -32,9 +33,7 @@ def run(
     log: Log | None = None,
 ) -> ScenarioResult:
     with loopback(n, cap, latency, figure=throughput, unit="lookups/s") as setup:
-        sides = [setup.assetquery(t) for t in transports()]
-        sides += [setup.httpx_baseline(), setup.aiohttp_baseline()]
-        series = interleave(sides, repeat, warmup=warmup, log=log)
+        series = every_transport(setup, repeat, warmup=warmup, log=log)
     comparisons = []
     for transport in transports():
         name = assetquery_side_name(transport)
@@ -43,20 +42,6 @@ def run(
             Comparison(name, "httpx baseline", VS_HTTPX, binding=binding),
             Comparison(name, "aiohttp baseline", VS_AIOHTTP, binding=binding),
         ]
-    result = ScenarioResult(
-        ID,
-        TITLE,
-        params={
-            "n": n,
-            "repeat": repeat,
-            "institutions": 3,
-            "cap": cap,
-            "latency": latency,
-            "default_transport": default_transport(),
-        },
-        series=series,
-        comparisons=comparisons,
+    return transport_result(
+        ID, TITLE, series, comparisons, n=n, repeat=repeat, cap=cap, latency=latency
     )
-    result.notes.append(f"assetquery: the library's default transport, {default_transport()}")
-    result.notes.extend(side_notes(result))
-    return result

@@ -7,12 +7,13 @@ keeps its connections busy.
 
 from __future__ import annotations
 
-from .harness import Comparison, Log, ScenarioResult, Target, interleave, side_notes
+from .harness import Comparison, Log, ScenarioResult, Target
 from .loopback import (
     assetquery_side_name,
-    default_transport,
+    every_transport,
     loopback,
     makespan,
+    transport_result,
     transports,
 )
 
@@ -31,28 +32,12 @@ def run(
     log: Log | None = None,
 ) -> ScenarioResult:
     with loopback(n, cap, latency, figure=makespan, unit="s") as setup:
-        sides = [setup.assetquery(t) for t in transports()]
-        sides += [setup.httpx_baseline(), setup.aiohttp_baseline()]
-        series = interleave(sides, repeat, warmup=warmup, log=log)
+        series = every_transport(setup, repeat, warmup=warmup, log=log)
     comparisons = [
         Comparison(assetquery_side_name(t), "aiohttp baseline", TARGET, binding=t is None)
         for t in transports()
     ]
     comparisons.append(Comparison("assetquery", "httpx baseline"))
-    result = ScenarioResult(
-        ID,
-        TITLE,
-        params={
-            "n": n,
-            "repeat": repeat,
-            "institutions": 3,
-            "cap": cap,
-            "latency": latency,
-            "default_transport": default_transport(),
-        },
-        series=series,
-        comparisons=comparisons,
+    return transport_result(
+        ID, TITLE, series, comparisons, n=n, repeat=repeat, cap=cap, latency=latency
     )
-    result.notes.append(f"assetquery: the library's default transport, {default_transport()}")
-    result.notes.extend(side_notes(result))
-    return result

@@ -17,19 +17,29 @@ round (modules, the server's first requests) looks up the first few parties only
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
+from contextlib import AbstractAsyncContextManager, contextmanager
 from dataclasses import dataclass
 from importlib.util import find_spec
 from pathlib import Path
 from tempfile import TemporaryDirectory
-from typing import Any, get_args
+from typing import Any, TypeVar, get_args
 
 from assetquery import Dispatcher, LookupRequest, load_settings
 from assetquery._config import InstitutionSettings  # to learn the transports it accepts
 
-from .baselines import aiohttp_client, httpx_client, naive, wire
-from .harness import Measurement, Side, Stopwatch
+from .baselines import aiohttp_client, fanout, httpx_client, naive, wire
+from .harness import (
+    Comparison,
+    Log,
+    Measurement,
+    ScenarioResult,
+    Series,
+    Side,
+    Stopwatch,
+    interleave,
+    side_notes,
+)
 from .workload import (
     THREE_INSTITUTIONS,
     SandboxServer,
@@ -38,6 +48,9 @@ from .workload import (
     lookup_requests,
     write_settings,
 )
+
+#: a baseline's client: an httpx ``AsyncClient`` or an aiohttp ``ClientSession``
+C = TypeVar("C")
 
 #: the warm-up round asks about this many parties: enough to load every code path
 WARMUP_PARTIES = 50
@@ -122,37 +135,33 @@ class Loopback:
         return self._side(assetquery_side_name(transport), work)
 
     def httpx_baseline(self) -> Side:
-        async def work(size: int) -> Measurement:
-            async with httpx_client.client_for(self.institutions, self.cap) as client:
-                with Stopwatch(self.server.cpu_seconds) as watch:
-                    found = await httpx_client.lookup_all(
-                        client, self.institutions, self.debtors[:size], cap=self.cap
-                    )
-            return self._measured(watch, size, assets=wire.total_assets(found))
-
-        return self._side("httpx baseline", work)
+        return self._baseline("httpx baseline", httpx_client.client_for, httpx_client.lookup_all)
 
     def aiohttp_baseline(self) -> Side:
-        async def work(size: int) -> Measurement:
-            async with aiohttp_client.session_for(self.institutions, self.cap) as session:
-                with Stopwatch(self.server.cpu_seconds) as watch:
-                    found = await aiohttp_client.lookup_all(
-                        session, self.institutions, self.debtors[:size], cap=self.cap
-                    )
-            return self._measured(watch, size, assets=wire.total_assets(found))
-
-        return self._side("aiohttp baseline", work)
+        return self._baseline(
+            "aiohttp baseline", aiohttp_client.session_for, aiohttp_client.lookup_all
+        )
 
     def naive_sequential(self) -> Side:
+        return self._baseline("naive sequential", httpx_client.client_for, naive.lookup_all)
+
+    def _baseline(
+        self,
+        name: str,
+        open_client: Callable[[Sequence[wire.Institution], int], AbstractAsyncContextManager[C]],
+        lookup_all: Callable[..., Awaitable[fanout.Batch]],
+    ) -> Side:
+        """A hand-written baseline: its client opened outside the clock, the batch timed."""
+
         async def work(size: int) -> Measurement:
-            async with httpx_client.client_for(self.institutions, self.cap) as client:
+            async with open_client(self.institutions, self.cap) as client:
                 with Stopwatch(self.server.cpu_seconds) as watch:
-                    found = await naive.lookup_all(
+                    found = await lookup_all(
                         client, self.institutions, self.debtors[:size], cap=self.cap
                     )
             return self._measured(watch, size, assets=wire.total_assets(found))
 
-        return self._side("naive sequential", work)
+        return self._side(name, work)
 
     def _side(self, name: str, work: Callable[[int], Coroutine[Any, Any, Measurement]]) -> Side:
         """The whole batch per repetition; the first few parties only to warm up."""
@@ -176,3 +185,41 @@ def loopback(n: int, cap: int, latency: float, *, figure: Figure, unit: str) -> 
         options = ["--latency", str(latency), "--feedback-delay", "0", "--poll-after", "0"]
         with SandboxServer(Path(folder), *options) as server:
             yield Loopback(server, Path(folder), n, cap, figure, unit)
+
+
+def every_transport(setup: Loopback, repeat: int, *, warmup: bool, log: Log | None) -> list[Series]:
+    """assetquery on each transport, and the httpx and aiohttp baselines, interleaved."""
+    sides = [setup.assetquery(t) for t in transports()]
+    sides += [setup.httpx_baseline(), setup.aiohttp_baseline()]
+    return interleave(sides, repeat, warmup=warmup, log=log)
+
+
+def transport_result(
+    scenario: str,
+    title: str,
+    series: list[Series],
+    comparisons: list[Comparison],
+    *,
+    n: int,
+    repeat: int,
+    cap: int,
+    latency: float,
+) -> ScenarioResult:
+    """A scenario run by :func:`every_transport`, with its parameters and notes."""
+    result = ScenarioResult(
+        scenario,
+        title,
+        params={
+            "n": n,
+            "repeat": repeat,
+            "institutions": 3,
+            "cap": cap,
+            "latency": latency,
+            "default_transport": default_transport(),
+        },
+        series=series,
+        comparisons=comparisons,
+    )
+    result.notes.append(f"assetquery: the library's default transport, {default_transport()}")
+    result.notes.extend(side_notes(result))
+    return result

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import aiohttp
 
-from . import wire
+from . import fanout, wire
 
 
 async def lookup_all(
@@ -22,16 +22,15 @@ async def lookup_all(
     *,
     cap: int,
     window: int | None = None,
-) -> list[dict[str, wire.Found]]:
+) -> fanout.Batch:
     """Every debtor at every institution that serves it; the answers per debtor, in order.
 
     At most ``cap`` requests are in flight per institution and, when given, at most
     ``window`` debtors at once.
     """
     gates = {institution.id: asyncio.Semaphore(cap) for institution in institutions}
-    parties = asyncio.Semaphore(window or len(debtors) or 1)
 
-    async def send(
+    async def exchange(
         institution: wire.Institution, request: wire.Request
     ) -> tuple[int, bytes, str | None]:
         async with (
@@ -42,23 +41,7 @@ async def lookup_all(
         ):
             return response.status, await response.read(), response.charset
 
-    async def ask(institution: wire.Institution, debtor: wire.Debtor) -> wire.Found:
-        answer = wire.parse(
-            institution, *await send(institution, wire.inquiry(institution, debtor))
-        )
-        while isinstance(answer, wire.Pending):
-            await asyncio.sleep(answer.wait)
-            poll = wire.Request("GET", answer.url, None, {})
-            answer = wire.parse(institution, *await send(institution, poll))
-        return answer
-
-    async def look_up(debtor: wire.Debtor) -> dict[str, wire.Found]:
-        asked = [i for i in institutions if wire.serves(i, debtor)]
-        async with parties:
-            found = await asyncio.gather(*(ask(i, debtor) for i in asked))
-        return {i.id: f for i, f in zip(asked, found, strict=True)}
-
-    return await asyncio.gather(*(look_up(d) for d in debtors))
+    return await fanout.fan_out(exchange, institutions, debtors, window=window)
 
 
 def session_for(institutions: Sequence[wire.Institution], cap: int) -> aiohttp.ClientSession:
@@ -73,27 +56,12 @@ def session_for(institutions: Sequence[wire.Institution], cap: int) -> aiohttp.C
     return aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=30.0))
 
 
-async def _main(config: str, parties: int, cap: int) -> None:
-    from ..workload import debtors, institutions_from_config
-
-    institutions = institutions_from_config(config)
-    batch = debtors(parties)
+async def _alone(
+    institutions: Sequence[wire.Institution], debtors: Sequence[wire.Debtor], cap: int
+) -> fanout.Batch:
     async with session_for(institutions, cap) as session:
-        started = asyncio.get_running_loop().time()
-        results = await lookup_all(session, institutions, batch, cap=cap)
-        elapsed = asyncio.get_running_loop().time() - started
-    print(
-        f"{len(batch)} parties in {elapsed:.2f} s ({len(batch) / elapsed:.0f} lookups/s), "
-        f"{wire.total_assets(results)} assets"
-    )
+        return await lookup_all(session, institutions, debtors, cap=cap)
 
 
 if __name__ == "__main__":
-    import argparse
-
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("config", help="institutions TOML written by `assetquery sandbox serve`")
-    parser.add_argument("--parties", type=int, default=500)
-    parser.add_argument("--cap", type=int, default=50, help="requests in flight per institution")
-    arguments = parser.parse_args()
-    asyncio.run(_main(arguments.config, arguments.parties, arguments.cap))
+    fanout.run_alone(__doc__.splitlines()[0], _alone)

@@ -12,7 +12,8 @@ from collections.abc import Sequence
 
 import httpx
 
-from . import wire
+from . import fanout, wire
+from .httpx_client import exchange_over
 
 
 async def lookup_all(
@@ -21,27 +22,16 @@ async def lookup_all(
     debtors: Sequence[wire.Debtor],
     *,
     cap: int,
-) -> list[dict[str, wire.Found]]:
+) -> fanout.Batch:
     parties = asyncio.Semaphore(cap)
-
-    async def ask(institution: wire.Institution, debtor: wire.Debtor) -> wire.Found:
-        request = wire.inquiry(institution, debtor)
-        response = await client.request(
-            request.method, request.url, content=request.body, headers=request.headers
-        )
-        answer = wire.parse(institution, *_answer(response))
-        while isinstance(answer, wire.Pending):
-            await asyncio.sleep(answer.wait)
-            response = await client.get(answer.url)
-            answer = wire.parse(institution, *_answer(response))
-        return answer
+    exchange = exchange_over(client)  # capping the parties caps every institution
 
     async def look_up(debtor: wire.Debtor) -> dict[str, wire.Found]:
         async with parties:
-            return {i.id: await ask(i, debtor) for i in institutions if wire.serves(i, debtor)}
+            return {
+                i.id: await fanout.ask(exchange, i, debtor)
+                for i in institutions
+                if wire.serves(i, debtor)
+            }
 
     return await asyncio.gather(*(look_up(d) for d in debtors))
-
-
-def _answer(response: httpx.Response) -> tuple[int, bytes, str | None]:
-    return response.status_code, response.content, response.charset_encoding
