@@ -13,11 +13,14 @@ from typing import Any
 import httpx
 import pytest
 
-from assetquery._config import InstitutionSettings
+from assetquery import Case, Dispatcher, Party, ResultStatus, Settings
+from assetquery._config import InstitutionSettings, settings_from_mapping
 from assetquery._errors import MalformedResponse
 from assetquery._transport import build_client, idempotent
 from assetquery.adapters import Institution, InstitutionTimeout, InstitutionUnreachable
 from assetquery.adapters._bank import BankAdapter
+
+from . import samples
 
 
 def _settings(base_url: str, **options: Any) -> InstitutionSettings:
@@ -215,29 +218,26 @@ async def test_each_transport_says_a_silent_server_is_a_read_timeout(transport: 
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
-async def test_the_dispatcher_times_a_silent_server_with_its_own_timer(transport: str) -> None:
+async def test_the_dispatcher_times_a_silent_server_with_its_own_timer(
+    transport: str, person: Party, case: Case
+) -> None:
     # Its clients arm no transport timeouts; the attempt's timer alone ends the wait.
-    from assetquery import Case, Dispatcher, Party, PartyKind, ResultStatus
-    from assetquery._config import settings_from_mapping
-
     server, url = await _serve(_never_answers)
-    institution = {"id": "bank", "name": "测试银行", "adapter": "bank", "base_url": url}
-    settings = settings_from_mapping(
-        {
-            "institutions": [
-                {**institution, "transport": transport, "timeout": 0.05, "retry": {"attempts": 1}}
-            ]
-        }
-    )
-    party = Party(kind=PartyKind.PERSON, name="张三", id_number="11010519491231002X")
-    case = Case(number="（2026）京0105执1234号", operator="clerk-1")
-    async with server, Dispatcher(settings) as dispatcher:
+    async with server, Dispatcher(_one_bank(url, transport, timeout=0.05)) as dispatcher:
         client = dispatcher._routes[0].client
         assert client is not None and client.timeout == httpx.Timeout(None)
-        report = await dispatcher.lookup(party, case)
+        report = await dispatcher.lookup(person, case)
     result = report.result_for("bank")
     assert result.status is ResultStatus.TIMEOUT
     assert result.error is not None and result.error.code == "timeout"
+
+
+def _one_bank(url: str, transport: str, **options: Any) -> Settings:
+    """Settings for a dispatcher that asks one bank, at ``url``, once per lookup."""
+    bank = {"id": "bank", "name": "测试银行", "adapter": "bank", "base_url": url}
+    return settings_from_mapping(
+        {"institutions": [{**bank, "transport": transport, "retry": {"attempts": 1}, **options}]}
+    )
 
 
 class _CountingServer:
@@ -426,23 +426,14 @@ async def test_a_control_on_a_stale_connection_is_never_sent_again(transport: st
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
-async def test_lookups_send_an_inquiry_again_on_a_stale_connection(transport: str) -> None:
+async def test_lookups_send_an_inquiry_again_on_a_stale_connection(
+    transport: str, person: Party, case: Case
+) -> None:
     # The dispatcher marks its inquiries as safe to send twice, for the tasks it starts.
-    from assetquery import Case, Dispatcher, Party, PartyKind, ResultStatus
-    from assetquery._config import settings_from_mapping
-
-    from . import samples
-
     server_side = _ClosesIdleConnections(json.dumps(samples.bank_json()).encode())
     server, url = await _serve(server_side)
-    institution = {"id": "bank", "name": "测试银行", "adapter": "bank", "base_url": url}
-    settings = settings_from_mapping(
-        {"institutions": [{**institution, "transport": transport, "retry": {"attempts": 1}}]}
-    )
-    party = Party(kind=PartyKind.PERSON, name="张三", id_number="11010519491231002X")
-    case = Case(number="（2026）京0105执1234号", operator="clerk-1")
-    async with server, Dispatcher(settings) as dispatcher:
+    async with server, Dispatcher(_one_bank(url, transport)) as dispatcher:
         for _ in range(3):
-            result = (await dispatcher.lookup(party, case)).result_for("bank")
+            result = (await dispatcher.lookup(person, case)).result_for("bank")
             assert result.status is ResultStatus.OK and result.attempts == 1
     assert server_side.requests == 3

@@ -577,10 +577,7 @@ class Dispatcher:
         try:
             if ticket is None:
                 inquire = partial(adapter.inquire, client, request)
-                try:  # _call's work, inline: most lookups end with this one attempt
-                    answer = await self._attempt(route, exchange, inquire, deadline)
-                except RetryableAdapterError as error:
-                    answer = await self._retry(route, exchange, inquire, deadline, error)
+                answer = await self._call(route, exchange, inquire, deadline)
             else:
                 answer = InquiryAnswer.pending(ticket)
             if answer.status is ResultStatus.PENDING:
