@@ -22,6 +22,7 @@ from assetquery import (
     Case,
     Dispatcher,
     InstitutionResult,
+    LookupReport,
     LookupRequest,
     Party,
     RefusedRequest,
@@ -489,6 +490,11 @@ async def test_results_made_without_revalidation_equal_validated_ones(
     for result in report.results:
         assert InstitutionResult.model_validate(result.model_dump()) == result
     assert any(result.assets for result in report.results)
+    validated = LookupReport.model_validate(report.model_dump())
+    assert validated == report
+    assert repr(validated) == repr(report)
+    assert validated.model_fields_set == report.model_fields_set
+    assert report.totals and report.coverage.ratio is not None
 
 
 async def test_the_clock_is_kept_to_aware_time_in_utc(

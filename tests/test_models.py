@@ -152,3 +152,15 @@ def test_report_schema_has_the_contract_fields() -> None:
     assert {"party", "case", "results", "assets", "complete"} <= set(schema["properties"])
     party = schema["$defs"]["Party"]["properties"]
     assert {"kind", "name", "id_number"} <= set(party)
+
+
+def test_a_model_assembled_without_validation_needs_every_field_and_no_other() -> None:
+    from assetquery._models import KindTotal
+
+    total = KindTotal._assembled({"count": 2, "value": Money(5), "available": None})
+    assert total == KindTotal(count=2, value=Money(5))
+    assert total.model_fields_set == {"count", "value", "available"}
+    with pytest.raises(TypeError, match=r"missing fields \['available'\]"):
+        KindTotal._assembled({"count": 2, "value": None})
+    with pytest.raises(TypeError, match=r"unknown fields \['total'\]"):
+        KindTotal._assembled({"count": 2, "value": None, "available": None, "total": 1})

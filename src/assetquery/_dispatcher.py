@@ -551,7 +551,7 @@ class Dispatcher:
         ):
             # Every value was made here, or validated as it was made (the clock's times are
             # checked by _aware_clock): validating them all again costs each result.
-            return InstitutionResult.model_construct(**fields)
+            return InstitutionResult._assembled(fields)
         return InstitutionResult.model_validate(fields)  # what an adapter handed over: checked
 
     async def _answer(

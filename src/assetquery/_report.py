@@ -63,10 +63,12 @@ def _totals(assets: Sequence[AssetRecord]) -> dict[str, KindTotal]:
     for asset in assets:
         by_kind.setdefault(asset.kind, []).append(asset)
     return {
-        kind: KindTotal(
-            count=len(group),
-            value=_sum(a.value for a in group),
-            available=_sum(a.available for a in group),
+        kind: KindTotal._assembled(
+            {
+                "count": len(group),
+                "value": _sum(a.value for a in group),
+                "available": _sum(a.available for a in group),
+            }
         )
         for kind, group in by_kind.items()
     }
@@ -75,17 +77,18 @@ def _totals(assets: Sequence[AssetRecord]) -> dict[str, KindTotal]:
 def _coverage(assets: Sequence[AssetRecord], claim: Money | None) -> Coverage:
     available = _sum(a.available for a in assets) or _ZERO
     unvalued = sum(1 for a in assets if a.value is None)
-    if claim is None or claim.amount <= 0:
-        return Coverage(
-            claim=claim, available=available, ratio=None, covered=None, unvalued_assets=unvalued
-        )
-    ratio = (available.amount / claim.amount).quantize(_RATIO)
-    return Coverage(
-        claim=claim,
-        available=available,
-        ratio=ratio,
-        covered=available >= claim,
-        unvalued_assets=unvalued,
+    ratio = covered = None
+    if claim is not None and claim.amount > 0:
+        ratio = (available.amount / claim.amount).quantize(_RATIO)
+        covered = available >= claim
+    return Coverage._assembled(
+        {
+            "claim": claim,
+            "available": available,
+            "ratio": ratio,
+            "covered": covered,
+            "unvalued_assets": unvalued,
+        }
     )
 
 
@@ -101,18 +104,21 @@ def build_report(
     sandbox: bool = False,
 ) -> LookupReport:
     assets = merge_assets(results)
-    # Every part was validated when it was made; the report only assembles them.
-    return LookupReport.model_construct(
-        lookup_id=lookup_id,
-        reference=reference,
-        party=party,
-        case=case,
-        started_at=started_at,
-        finished_at=finished_at,
-        results=tuple(results),
-        assets=assets,
-        totals=_totals(assets),
-        coverage=_coverage(assets, case.claim),
-        complete=all(r.settled for r in results),
-        sandbox=sandbox,
+    # Every part was validated when it was made, or is made here from validated parts (the
+    # totals and the coverage): the report only assembles them.
+    return LookupReport._assembled(
+        {
+            "lookup_id": lookup_id,
+            "reference": reference,
+            "party": party,
+            "case": case,
+            "started_at": started_at,
+            "finished_at": finished_at,
+            "results": tuple(results),
+            "assets": assets,
+            "totals": _totals(assets),
+            "coverage": _coverage(assets, case.claim),
+            "complete": all(r.settled for r in results),
+            "sandbox": sandbox,
+        }
     )
