@@ -366,8 +366,52 @@ async def test_the_short_way_builds_the_request_httpx_would(
         full = httpx.AsyncClient.build_request(client, method, "/inquiry/1", **options)
     assert (short.method, short.url) == (full.method, full.url)
     assert short.headers.raw == full.headers.raw
+    assert short.headers.multi_items() == full.headers.multi_items()
+    assert short.headers.encoding == full.headers.encoding
     assert short.content == full.content
     assert short.extensions == full.extensions
+
+
+async def test_the_short_way_follows_changes_to_the_clients_headers() -> None:
+    async with build_client(_settings("http://bank.test")) as client:
+        before = client.build_request("POST", "/x", json={})
+        client.headers["X-Court"] = "Beijing"
+        client.headers["user-agent"] = "court-system/2"
+        after = client.build_request("POST", "/x", json={})
+        client.headers = {"X-Court": "北京".encode()}  # not ASCII: httpx reads it as UTF-8
+        other = client.build_request("POST", "/x", json={})
+        full = httpx.AsyncClient.build_request(client, "POST", "/x", json={})
+    assert "x-court" not in before.headers
+    assert (after.headers["x-court"], after.headers["user-agent"]) == ("Beijing", "court-system/2")
+    assert other.headers.raw == full.headers.raw
+    assert other.headers["x-court"] == full.headers["x-court"] == "北京"
+    assert other.headers.encoding == full.headers.encoding == "utf-8"
+
+
+async def _odd_headers(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await reader.readuntil(b"\r\n\r\n")
+    writer.write(
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Name: caf\xe9\r\n"
+        b"Set-Cookie: a=1\r\nset-cookie: b=2\r\n\r\n{}"
+    )
+    await writer.drain()
+    writer.close()
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_each_transport_hands_over_the_answers_headers_as_httpx_reads_them(
+    transport: str,
+) -> None:
+    server, url = await _serve(_odd_headers)
+    async with server, build_client(_settings(url, transport=transport)) as client:
+        response = await client.get("/x")
+    reference = httpx.Headers(response.headers.raw)
+    assert response.headers.raw == reference.raw
+    assert response.headers.multi_items() == reference.multi_items()
+    assert response.headers.encoding == reference.encoding == "iso-8859-1"
+    assert response.headers["x-name"] == "café"
+    assert response.headers.get_list("set-cookie") == ["a=1", "b=2"]
+    assert [name for name, _ in response.headers.raw][:2] == [b"Content-Length", b"X-Name"]
 
 
 async def test_headers_that_are_not_a_plain_dict_take_httpxs_way() -> None:

@@ -22,9 +22,12 @@ import httpx
 from httpx_aiohttp import AiohttpTransport as _BaseAiohttpTransport
 from yarl import URL
 
+from ._httpx_fast import headers_of
+
 __all__ = ["AiohttpTransport"]
 
 _HTTP_11 = b"HTTP/1.1"
+_URL_MEMORY = 64  # URL objects remembered per transport: adapters use a handful of paths
 #: headers aiohttp adds on its own when a request lacks them (lower case, as compared)
 _AUTO_HEADERS = frozenset({"accept", "accept-encoding", "user-agent"})
 
@@ -96,6 +99,7 @@ class AiohttpTransport(_BaseAiohttpTransport):
     def __init__(self, **options: Any) -> None:
         super().__init__(client=self._new_session, **options)
         self._timeouts: dict[tuple[float | None, ...], aiohttp.ClientTimeout] = {}
+        self._urls: dict[int, tuple[httpx.URL, URL]] = {}
 
     def _new_session(self) -> aiohttp.ClientSession:
         limit = self.limits.max_connections
@@ -123,6 +127,17 @@ class AiohttpTransport(_BaseAiohttpTransport):
                 self._timeouts[key] = timeout
         return timeout
 
+    def _url(self, url: httpx.URL) -> URL:
+        """``url`` for aiohttp. A client sends the same few URL objects over and over (it
+        remembers each path merged with its base URL), so each is converted once."""
+        known = self._urls.get(id(url))
+        if known is not None and known[0] is url:
+            return known[1]
+        converted = URL(str(url), encoded=True)
+        if len(self._urls) < _URL_MEMORY:
+            self._urls[id(url)] = (url, converted)  # holding ``url`` keeps its id unique
+        return converted
+
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         session = self.client
         if not isinstance(session, aiohttp.ClientSession):
@@ -135,7 +150,7 @@ class AiohttpTransport(_BaseAiohttpTransport):
         try:
             sending = session.request(
                 request.method,
-                URL(str(request.url), encoded=True),
+                self._url(request.url),
                 headers=headers,
                 skip_auto_headers=missing or None,
                 data=body or None,
@@ -153,10 +168,11 @@ class AiohttpTransport(_BaseAiohttpTransport):
         extensions: dict[str, Any] = {"http_version": _HTTP_11}
         if response.reason:
             extensions["reason_phrase"] = response.reason.encode("ascii", "replace")
-        return httpx.Response(
-            response.status,
-            headers=response.raw_headers,
-            stream=_Body(response),
-            request=request,
-            extensions=extensions,
+        answer = httpx.Response(
+            response.status, stream=_Body(response), request=request, extensions=extensions
         )
+        # The fields as httpx would keep them, without its per-field normalizing calls.
+        answer.headers = headers_of(
+            [(name, name.lower(), value) for name, value in response.raw_headers]
+        )
+        return answer

@@ -22,6 +22,7 @@ import httpx
 from ._aiohttp import AiohttpTransport
 from ._config import InstitutionSettings
 from ._errors import ConfigurationError, MalformedResponse
+from ._httpx_fast import Field, headers_of, loaded
 from ._logging import get_logger
 
 __all__ = ["CappedTransport", "InstitutionClient", "build_client", "idempotent"]
@@ -299,26 +300,11 @@ class CappedTransport(httpx.AsyncBaseTransport):
                 chunks.append(chunk)
         finally:
             await body.aclose()
-        _loaded(response, b"".join(chunks))
+        loaded(response, b"".join(chunks))
         return response
 
     async def aclose(self) -> None:
         await self._inner.aclose()
-
-
-def _loaded(response: httpx.Response, content: bytes) -> None:
-    """The response as ``Response.read()`` leaves it, with ``content`` as its body.
-
-    ``read()`` would pass the bytes already in hand through four layers of generators
-    (raw bytes, chunker, decoders, join): a tenth of the library's own CPU per answer.
-    This sets what it sets (httpx 0.28, pinned; tests/test_transport.py holds the result
-    to ``read()``'s).
-    """
-    response.stream = httpx.ByteStream(content)
-    response._content = content
-    response._num_bytes_downloaded = len(content)
-    response.is_stream_consumed = True
-    response.is_closed = True
 
 
 class _NoCookies(httpx.Cookies):
@@ -348,6 +334,9 @@ class InstitutionClient(httpx.AsyncClient):
         self._cookies = _NoCookies()
         self._urls: dict[str, httpx.URL] = {}
         self._timeouts: tuple[httpx.Timeout | None, dict[str, float | None]] = (None, {})
+        self._headers_seen: tuple[
+            tuple[Field, ...], tuple[list[Field], frozenset[bytes], str | None]
+        ] = ((), ([], frozenset(), None))
 
     def build_request(  # type: ignore[override]
         self,
@@ -378,33 +367,49 @@ class InstitutionClient(httpx.AsyncClient):
             content = json_dumps(
                 json, ensure_ascii=False, separators=(",", ":"), allow_nan=False
             ).encode()
-        raw = self.headers.raw
+        fields, names, encoding = self._own_headers()
         if headers:
-            given = [(k.encode("ascii"), v.encode("ascii")) for k, v in headers.items()]
-            replaced = {k.lower() for k, _ in given}
-            raw = [field for field in raw if field[0].lower() not in replaced] + given
-        names = {k.lower() for k, _ in raw}
-        auto = [] if b"host" in names else [(b"Host", merged.netloc)]
+            given: list[Field] = []
+            for name, value in headers.items():
+                key = name.encode("ascii")
+                given.append((key, key.lower(), value.encode("ascii")))
+            replaced = {lower for _, lower, _ in given}
+            fields = [field for field in fields if field[1] not in replaced] + given
+            names = names | replaced
+        auto: list[Field] = [] if b"host" in names else [(b"Host", b"host", merged.netloc)]
+        added: list[Field] = []
         if content:
             if b"content-length" not in names:
-                raw.append((b"Content-Length", str(len(content)).encode()))
+                added.append((b"Content-Length", b"content-length", str(len(content)).encode()))
             if json is not None and b"content-type" not in names:
-                raw.append((b"Content-Type", b"application/json"))
+                added.append((b"Content-Type", b"content-type", b"application/json"))
         elif (
             method.upper() in ("POST", "PUT", "PATCH")
             and b"content-length" not in names
             and b"transfer-encoding" not in names
         ):
-            auto.append((b"Content-Length", b"0"))
+            auto.append((b"Content-Length", b"content-length", b"0"))
         request = httpx.Request(
             method,
             merged,
-            headers=[*auto, *raw],
             stream=httpx.ByteStream(content or b""),
             extensions={"timeout": self._timeout_dict()},
         )
+        # Every byte added here is ASCII: the request's encoding is the client headers'.
+        request.headers = headers_of([*auto, *fields, *added], encoding)
         request.read()
         return request
+
+    def _own_headers(self) -> tuple[list[Field], frozenset[bytes], str | None]:
+        """The client's header fields, their lower-case names, and "ascii" if they are all
+        ASCII; worked out again only when the client's headers change."""
+        current = tuple(self.headers._list)
+        if current != self._headers_seen[0]:
+            names = frozenset(lower for _, lower, _ in current)
+            # Not the client Headers' own encoding: httpx can leave that stale after a change.
+            ascii_only = all(name.isascii() and value.isascii() for name, _, value in current)
+            self._headers_seen = (current, (list(current), names, "ascii" if ascii_only else None))
+        return self._headers_seen[1]
 
     def _timeout_dict(self) -> dict[str, float | None]:
         """The client's timeouts as a request carries them, made once per ``Timeout``."""
