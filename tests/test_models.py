@@ -35,6 +35,22 @@ class TestMoney:
         with pytest.raises(ValidationError, match="not float"):
             Money(0.1)  # type: ignore[arg-type]
 
+    def test_arithmetic_and_fen_give_what_validation_gives(self) -> None:
+        made = [
+            Money("10.10") + Money("0.05"),
+            Money("10.10") - Money("20.20"),
+            Money.from_fen(1234567),
+            Money.from_fen(-5),
+            Money.from_fen(7, "usd"),
+        ]
+        validated = [Money.model_validate(m.model_dump()) for m in made]
+        assert made == validated
+        assert [repr(m) for m in made] == [repr(m) for m in validated]
+        assert [m.model_fields_set for m in made] == [m.model_fields_set for m in validated]
+        assert made[-1].currency == "USD"
+        with pytest.raises(ValidationError, match="10\\^15 or more"):
+            Money("999999999999999") + Money("1")
+
     def test_fen_round_trip(self) -> None:
         assert Money.from_fen(1234567).amount == Decimal("12345.67")
         assert Money("12345.67").fen == 1234567
@@ -155,12 +171,13 @@ def test_report_schema_has_the_contract_fields() -> None:
 
 
 def test_a_model_assembled_without_validation_needs_every_field_and_no_other() -> None:
+    from assetquery._assembled import assembled
     from assetquery._models import KindTotal
 
-    total = KindTotal._assembled({"count": 2, "value": Money(5), "available": None})
+    total = assembled(KindTotal, {"count": 2, "value": Money(5), "available": None})
     assert total == KindTotal(count=2, value=Money(5))
     assert total.model_fields_set == {"count", "value", "available"}
     with pytest.raises(TypeError, match=r"missing fields \['available'\]"):
-        KindTotal._assembled({"count": 2, "value": None})
+        assembled(KindTotal, {"count": 2, "value": None})
     with pytest.raises(TypeError, match=r"unknown fields \['total'\]"):
-        KindTotal._assembled({"count": 2, "value": None, "available": None, "total": 1})
+        assembled(KindTotal, {"count": 2, "value": None, "available": None, "total": 1})

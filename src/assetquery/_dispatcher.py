@@ -24,6 +24,7 @@ from uuid import uuid4
 
 import httpx
 
+from ._assembled import assembled
 from ._config import (
     AccessSettings,
     InstitutionSettings,
@@ -551,7 +552,7 @@ class Dispatcher:
         ):
             # Every value was made here, or validated as it was made (the clock's times are
             # checked by _aware_clock): validating them all again costs each result.
-            return InstitutionResult._assembled(fields)
+            return assembled(InstitutionResult, fields)
         return InstitutionResult.model_validate(fields)  # what an adapter handed over: checked
 
     async def _answer(

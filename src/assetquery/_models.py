@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
-from typing import Annotated, Any, Self
+from typing import Annotated, Self
 
 from pydantic import (
     AfterValidator,
@@ -101,31 +101,6 @@ class _Model(BaseModel):
     model_config = ConfigDict(
         frozen=True, extra="forbid", arbitrary_types_allowed=True, hide_input_in_errors=True
     )
-
-    @classmethod
-    def _assembled(cls, fields: dict[str, Any]) -> Self:
-        """The model from a value for every field, each made or validated by this library.
-
-        What ``model_construct`` leaves behind, without its walk over every field looking
-        for aliases and defaults (these models have neither to look for): results and
-        reports are assembled this way once per institution and lookup. A missing or
-        unknown field is a bug here, and is refused.
-        """
-        if fields.keys() != cls.__pydantic_fields__.keys():
-            given, known = set(fields), set(cls.__pydantic_fields__)
-            raise TypeError(
-                f"{cls.__name__} assembled with missing fields {sorted(known - given)} "
-                f"and unknown fields {sorted(given - known)}"
-            )
-        model = cls.__new__(cls)
-        _set(model, "__dict__", fields)
-        _set(model, "__pydantic_fields_set__", set(fields))
-        _set(model, "__pydantic_extra__", None)
-        _set(model, "__pydantic_private__", None)
-        return model
-
-
-_set = object.__setattr__  # the models are frozen: their own __setattr__ refuses
 
 
 # --- who and why --------------------------------------------------------------------------

@@ -7,6 +7,8 @@ from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
+from ._assembled import assembled
+
 __all__ = ["FEN", "LIMIT", "Money"]
 
 FEN = Decimal("0.01")
@@ -84,7 +86,20 @@ class Money(BaseModel):
             raise ValueError(f"fen must be an integer, not {type(fen).__name__}")
         if abs(fen) >= LIMIT * 100:
             raise ValueError("amount is 10^15 or more; no real amount is that large")
+        if currency == "CNY":  # the usual case: nothing left to check
+            return cls._exact(Decimal(fen).scaleb(-2), currency)
         return cls(Decimal(fen).scaleb(-2), currency)
+
+    @classmethod
+    def _exact(cls, amount: Decimal, currency: str) -> Self:
+        """Money from a ``Decimal`` this library computed and a currency already checked,
+        as validation would make it (bounded, quantized) without pydantic's round trip:
+        sums and differences are made several times per lookup."""
+        if not (amount.is_finite() and -LIMIT < amount < LIMIT):
+            return cls(amount, currency)  # refused, as validation words it
+        return assembled(
+            cls, {"amount": amount.quantize(FEN, rounding=ROUND_HALF_UP), "currency": currency}
+        )
 
     @property
     def fen(self) -> int:
@@ -96,11 +111,11 @@ class Money(BaseModel):
 
     def __add__(self, other: Money) -> Money:
         self._same_currency(other)
-        return Money(self.amount + other.amount, self.currency)
+        return Money._exact(self.amount + other.amount, self.currency)
 
     def __sub__(self, other: Money) -> Money:
         self._same_currency(other)
-        return Money(self.amount - other.amount, self.currency)
+        return Money._exact(self.amount - other.amount, self.currency)
 
     def __lt__(self, other: Money) -> bool:
         self._same_currency(other)

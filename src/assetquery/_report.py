@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
 
+from ._assembled import assembled
 from ._models import (
     AssetKind,
     AssetRecord,
@@ -55,7 +56,7 @@ def _sum(amounts: Iterable[Money | None]) -> Money | None:
     cny = [m for m in amounts if m is not None and m.currency == "CNY"]
     if not cny:
         return None
-    return Money(sum((m.amount for m in cny), Decimal(0)))
+    return Money._exact(sum((m.amount for m in cny), Decimal(0)), "CNY")
 
 
 def _totals(assets: Sequence[AssetRecord]) -> dict[str, KindTotal]:
@@ -63,12 +64,13 @@ def _totals(assets: Sequence[AssetRecord]) -> dict[str, KindTotal]:
     for asset in assets:
         by_kind.setdefault(asset.kind, []).append(asset)
     return {
-        kind: KindTotal._assembled(
+        kind: assembled(
+            KindTotal,
             {
                 "count": len(group),
                 "value": _sum(a.value for a in group),
                 "available": _sum(a.available for a in group),
-            }
+            },
         )
         for kind, group in by_kind.items()
     }
@@ -81,14 +83,15 @@ def _coverage(assets: Sequence[AssetRecord], claim: Money | None) -> Coverage:
     if claim is not None and claim.amount > 0:
         ratio = (available.amount / claim.amount).quantize(_RATIO)
         covered = available >= claim
-    return Coverage._assembled(
+    return assembled(
+        Coverage,
         {
             "claim": claim,
             "available": available,
             "ratio": ratio,
             "covered": covered,
             "unvalued_assets": unvalued,
-        }
+        },
     )
 
 
@@ -106,7 +109,8 @@ def build_report(
     assets = merge_assets(results)
     # Every part was validated when it was made, or is made here from validated parts (the
     # totals and the coverage): the report only assembles them.
-    return LookupReport._assembled(
+    return assembled(
+        LookupReport,
         {
             "lookup_id": lookup_id,
             "reference": reference,
@@ -120,5 +124,5 @@ def build_report(
             "coverage": _coverage(assets, case.claim),
             "complete": all(r.settled for r in results),
             "sandbox": sandbox,
-        }
+        },
     )

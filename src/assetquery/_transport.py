@@ -14,7 +14,7 @@ import zlib
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextvars import ContextVar
 from importlib.metadata import PackageNotFoundError, version
-from json import dumps as json_dumps
+from json import JSONEncoder
 from typing import Any
 
 import httpx
@@ -364,9 +364,7 @@ class InstitutionClient(httpx.AsyncClient):
             )
         merged = self._merge_url(url)
         if json is not None:
-            content = json_dumps(
-                json, ensure_ascii=False, separators=(",", ":"), allow_nan=False
-            ).encode()
+            content = _JSON.encode(json).encode()
         fields, names, encoding = self._own_headers()
         if headers:
             given: list[Field] = []
@@ -465,6 +463,8 @@ class InstitutionClient(httpx.AsyncClient):
 
 
 _URL_MEMORY = 64
+#: httpx's JSON body encoding, made once (json.dumps with options makes an encoder per call)
+_JSON = JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
 def build_client(
