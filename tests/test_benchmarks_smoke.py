@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -106,3 +107,40 @@ def test_the_harness_interleaves_and_compares(monkeypatch: pytest.MonkeyPatch) -
         ("C", "B"),
     ]
     assert rows[1]["median"] is None  # a further comparison of a side repeats no figures
+
+
+_FAKE_VALGRIND = """#!/bin/sh
+# Runs the command after valgrind's options, then reports instructions as cachegrind does:
+# 1,000 per party for assetquery, 500 for the baseline (whatever the run really cost).
+while [ "${1#--}" != "$1" ]; do shift; done
+"$@" >/dev/null || exit 1
+case "$5" in assetquery) per=1000 ;; *) per=500 ;; esac
+echo "==1== I   refs:      $(( $6 * per + 7000000 ))" >&2
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.loopback
+def test_the_instruction_count_runs_both_sides_and_divides_by_the_extra_lookups(
+    tmp_path: Path,
+) -> None:
+    # valgrind itself takes minutes; a stand-in runs the real child batches instead.
+    fake = tmp_path / "valgrind"
+    fake.write_text(_FAKE_VALGRIND, encoding="utf-8")
+    fake.chmod(0o755)
+    completed = subprocess.run(
+        [sys.executable, "-m", "benchmarks.instructions", "--sizes", "4", "2"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+        env={**os.environ, "PATH": f"{tmp_path}{os.pathsep}{os.environ['PATH']}"},
+    )
+    assert completed.returncode == 0, completed.stderr[-4000:]
+    lines = completed.stdout.splitlines()
+    assert lines == [
+        "assetquery          0.00 M instructions per lookup",
+        "aiohttp baseline    0.00 M instructions per lookup",
+        "assetquery / aiohttp baseline: 2.00",
+    ]

@@ -1,0 +1,128 @@
+"""Client instructions per lookup, counted by cachegrind: a yardstick that does not drift.
+
+A 2-core machine's speed drifts by a third within minutes, so a change worth a few per
+cent cannot be confirmed by timing it. Counted instructions hardly move between runs
+(±0.3 % here). This runs scenario d's fan-out (a sandbox server with 20 ms per answer,
+50 requests in flight per institution) at two sizes under ``valgrind --tool=cachegrind``,
+once with assetquery and once with the raw aiohttp baseline, and reports the difference
+per lookup, which leaves start-up and imports out::
+
+    .venv/bin/python -m benchmarks.instructions              # 200 and 1,000 parties
+    .venv/bin/python -m benchmarks.instructions --sizes 100 500
+
+Instructions are not time: the garbage collector's walks over memory cost more time than
+their instruction count says, so the ratio here is lower than scenario d's CPU ratio. Use
+it to compare two versions of the code, and time the result with ``make bench``. Needs
+valgrind (Debian: ``apt-get install valgrind``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from tempfile import TemporaryDirectory
+
+from .workload import (
+    THREE_INSTITUTIONS,
+    SandboxServer,
+    debtors,
+    institutions_from_config,
+    lookup_requests,
+    write_settings,
+)
+
+SIDES = ("assetquery", "aiohttp baseline")
+CAP = 50
+LATENCY = 0.02
+WARM_UP = 50
+_TOTAL = re.compile(r"I\s+refs:\s+([\d,]+)")
+
+
+def run_side(side: str, size: int, config: Path) -> int:
+    """One side's batch of ``size`` parties after a warm-up; the number of assets found."""
+    if side == "assetquery":
+        from assetquery import Dispatcher, load_settings
+
+        async def batch(count: int, skip: int) -> int:
+            requests = lookup_requests(skip + count)[skip:]
+            async with Dispatcher(load_settings(config)) as dispatcher:
+                return sum([len(r.assets) async for r in dispatcher.lookup_many(requests)])
+
+    else:
+        from .baselines import aiohttp_client, wire
+
+        institutions = institutions_from_config(config)
+
+        async def batch(count: int, skip: int) -> int:
+            chosen = debtors(skip + count)[skip:]
+            async with aiohttp_client.session_for(institutions, CAP) as session:
+                found = await aiohttp_client.lookup_all(session, institutions, chosen, cap=CAP)
+            return wire.total_assets(found)
+
+    asyncio.run(batch(WARM_UP, 0))
+    gc.collect()
+    return asyncio.run(batch(size, WARM_UP))
+
+
+def count(side: str, size: int, config: Path) -> int:
+    """Instructions of a whole child process running :func:`run_side` under cachegrind."""
+    command = [
+        "valgrind",
+        "--tool=cachegrind",
+        "--cache-sim=no",
+        "--cachegrind-out-file=/dev/null",
+        sys.executable,
+        "-m",
+        "benchmarks.instructions",
+        "--child",
+        side,
+        str(size),
+        str(config),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    found = _TOTAL.search(done.stderr)
+    if found is None:
+        raise RuntimeError(f"no instruction count in valgrind's output:\n{done.stderr[-2000:]}")
+    return int(found.group(1).replace(",", ""))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", type=int, nargs=2, default=(200, 1000), metavar=("N1", "N2"))
+    parser.add_argument(
+        "--child", nargs=3, metavar=("SIDE", "SIZE", "CONFIG"), help=argparse.SUPPRESS
+    )
+    arguments = parser.parse_args(argv)
+    if arguments.child:
+        side, size, config = arguments.child
+        print(run_side(side, int(size), Path(config)))
+        return
+    if shutil.which("valgrind") is None:
+        sys.exit("valgrind is not installed (Debian: apt-get install valgrind)")
+    small, large = sorted(arguments.sizes)
+    if small == large:
+        sys.exit("--sizes needs two different sizes")
+    with TemporaryDirectory(prefix="assetquery-instructions-") as folder:
+        options = ["--latency", str(LATENCY), "--feedback-delay", "0", "--poll-after", "0"]
+        with SandboxServer(Path(folder), *options) as server:
+            config = write_settings(
+                server.config, Path(folder) / "institutions.toml", only=THREE_INSTITUTIONS, cap=CAP
+            )
+            per_lookup = {
+                side: (count(side, large, config) - count(side, small, config)) / (large - small)
+                for side in SIDES
+            }
+    for side, instructions in per_lookup.items():
+        print(f"{side:17} {instructions / 1e6:6.2f} M instructions per lookup")
+    ratio = per_lookup["assetquery"] / per_lookup["aiohttp baseline"]
+    print(f"assetquery / aiohttp baseline: {ratio:.2f}")
+
+
+if __name__ == "__main__":
+    main()
