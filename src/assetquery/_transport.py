@@ -290,13 +290,23 @@ class CappedTransport(httpx.AsyncBaseTransport):
         ):
             await stream.aclose()
             raise self._refuse()
-        body = _CappedStream(stream, self._limit, self._refuse, _decoder_for(response))
+        decoder = _decoder_for(response)
         if not success:
-            response.stream = body
+            response.stream = _CappedStream(stream, self._limit, self._refuse, decoder)
             return response
-        chunks = []  # a loop, not an async comprehension: no nested coroutine per answer
+        # Loops, not async comprehensions: no nested coroutine per answer. A body that is
+        # not encoded (most are) is counted here rather than through a _CappedStream: one
+        # layer fewer for every chunk, and for the end of every body.
+        body = (
+            stream if decoder is None else _CappedStream(stream, self._limit, self._refuse, decoder)
+        )
+        chunks = []
+        read = 0
         try:
             async for chunk in body:
+                read += len(chunk)
+                if read > self._limit:
+                    raise self._refuse()
                 chunks.append(chunk)
         finally:
             await body.aclose()
