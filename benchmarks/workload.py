@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import tomllib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any, Self
+from typing import Any
 
 from assetquery import Case, LookupRequest, Party
-from assetquery.sandbox import SandboxParty, dataset, institutions
+from assetquery.sandbox import SandboxParty, SandboxProcess, dataset, institutions
 
 from .baselines import wire
 
@@ -157,57 +155,14 @@ def _toml(value: Any) -> str:
 # --- the sandbox over HTTP ------------------------------------------------------------------
 
 
-class SandboxServer:
-    """``assetquery sandbox serve`` in a child process, on a free loopback port."""
-
-    def __init__(self, directory: Path, *options: str) -> None:
-        self.config = directory / "sandbox.toml"
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "assetquery",
-                "sandbox",
-                "serve",
-                "--port",
-                "0",
-                "--write-config",
-                str(self.config),
-                *options,
-            ],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert self.process.stdout is not None
-        # The server prints its "listening" line only once the config file is complete.
-        line = self.process.stdout.readline()
-        if "listening on" not in line:
-            self.stop()
-            raise RuntimeError(f"the sandbox server did not start: {line!r}")
-        self.url = line.rsplit(" ", 1)[-1].strip()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
+class SandboxServer(SandboxProcess):
+    """The sandbox server process, and the CPU time it has used: how busy it was."""
 
     def cpu_seconds(self) -> float:
         """CPU time the server has used so far (user + system), from ``/proc``."""
         try:
-            stat = Path(f"/proc/{self.process.pid}/stat").read_text()
+            stat = Path(f"/proc/{self.pid}/stat").read_text()
         except OSError:
             return float("nan")  # not Linux: the figure is left out
         fields = stat.rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        if self.process.stdout is not None:
-            self.process.stdout.close()

@@ -5,8 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +14,7 @@ from hypothesis import settings
 from stdnum.cn import ric, uscc
 
 from assetquery import Case, Party
+from assetquery.sandbox import SandboxProcess
 
 # The same examples on every run (a failure is reproducible); HYPOTHESIS_PROFILE=explore
 # draws fresh ones and remembers failures in .hypothesis/.
@@ -63,52 +62,10 @@ def case() -> Case:
     )
 
 
-class SandboxServer:
-    """``assetquery sandbox serve`` in a child process, on a free loopback port."""
-
-    def __init__(self, config: Path, process: subprocess.Popen[str], url: str = "") -> None:
-        self.config = config
-        self.process = process
-        #: where it listens, e.g. ``http://127.0.0.1:54321`` (the admin API is under it)
-        self.url = url
-
-    @classmethod
-    def start(cls, directory: Path, *options: str) -> SandboxServer:
-        config = directory / "sandbox.toml"
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "assetquery",
-                "sandbox",
-                "serve",
-                "--port",
-                "0",
-                "--write-config",
-                str(config),
-                *options,
-            ],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert process.stdout is not None
-        # The server prints its "listening" line only once the config file is complete.
-        line = process.stdout.readline()
-        if "listening on" not in line:
-            process.kill()
-            raise RuntimeError(f"sandbox server did not start: {line!r}")
-        return cls(config, process, url=line.split()[-1])
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=10)
-
-
 @pytest.fixture(scope="session")
-def sandbox_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxServer]:
-    server = SandboxServer.start(tmp_path_factory.mktemp("sandbox"))
-    yield server
-    server.stop()
+def sandbox_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxProcess]:
+    with SandboxProcess(tmp_path_factory.mktemp("sandbox")) as server:
+        yield server
 
 
 # --- the store, on both databases ------------------------------------------------------------

@@ -20,9 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from assetquery.sandbox import dataset
-
-from .conftest import SandboxServer
+from assetquery.sandbox import SandboxProcess, dataset
 
 pytestmark = [pytest.mark.loopback, pytest.mark.slow]
 
@@ -30,13 +28,12 @@ PARTIES = 80
 
 
 @pytest.fixture(scope="module")
-def slow_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxServer]:
-    server = SandboxServer.start(
+def slow_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxProcess]:
+    with SandboxProcess(
         tmp_path_factory.mktemp("slow-sandbox"),
         *("--latency", "0.02", "--feedback-delay", "0", "--poll-after", "0"),
-    )
-    yield server
-    server.stop()
+    ) as server:
+        yield server
 
 
 def write_parties(path: Path) -> list[str]:
@@ -88,7 +85,7 @@ def ids_in(output: Path) -> Counter[str]:
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_sigkill_then_resume_gives_each_party_exactly_once(
-    tmp_path: Path, slow_sandbox: SandboxServer, seed: int
+    tmp_path: Path, slow_sandbox: SandboxProcess, seed: int
 ) -> None:
     rng = random.Random(seed)
     source, output = tmp_path / "parties.csv", tmp_path / "reports.jsonl"
@@ -120,7 +117,7 @@ def ids_in_safely(output: Path) -> int:
 
 
 def test_sigterm_stops_taking_rows_and_writes_what_is_in_flight(
-    tmp_path: Path, slow_sandbox: SandboxServer
+    tmp_path: Path, slow_sandbox: SandboxProcess
 ) -> None:
     source, output = tmp_path / "parties.csv", tmp_path / "reports.jsonl"
     expected = write_parties(source)

@@ -9,9 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from assetquery._cli import app
-from assetquery.sandbox import dataset
-
-from .conftest import SandboxServer
+from assetquery.sandbox import SandboxProcess, dataset
 
 runner = CliRunner()
 DOCUMENT = "（2026）甘0102执8426号之一"
@@ -93,7 +91,7 @@ def test_over_control_exits_2_and_records_nothing(store: str) -> None:
 
 @pytest.mark.loopback
 def test_a_control_followed_over_several_commands(
-    store: str, sandbox_server: SandboxServer
+    store: str, sandbox_server: SandboxProcess
 ) -> None:
     """The served sandbox remembers between commands (the in-process one cannot)."""
     config = ["--config", str(sandbox_server.config)]

@@ -86,13 +86,19 @@ from assetquery._errors import MalformedResponse
 from assetquery._transport import build_client
 from assetquery.adapters import InquiryRequest, Institution, load_adapter
 from assetquery.ledger import ActionKind, ActionLedger, ActionState, ControlAction
-from assetquery.sandbox import InstitutionProfile, SandboxConfig, SandboxParty, create_app, dataset
+from assetquery.sandbox import (
+    InstitutionProfile,
+    SandboxConfig,
+    SandboxParty,
+    SandboxProcess,
+    create_app,
+    dataset,
+)
 from assetquery.sandbox._faults import Decision, Fault, FaultPlan
 from assetquery.sandbox._http import DroppedConnection, respond
 from assetquery.sandbox._server import _bind, _not_a_deliberate_reset
 from assetquery.store import Store
 
-from .conftest import SandboxServer
 from .sandbox.wire import (
     EAST,
     FUND,
@@ -200,7 +206,7 @@ def run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     """One seed's whole run against its own faulty server, which is gone when the tests look."""
     seed: int = request.param
     folder = tmp_path_factory.mktemp(f"faults-{seed}")
-    server = SandboxServer.start(folder, "--seed", str(seed), *SERVER_OPTIONS)
+    server = SandboxProcess(folder, "--seed", str(seed), *SERVER_OPTIONS)
     try:
         config = tuned_config(server.config, folder / "institutions.toml")
         with deterministic_ids(seed), fast_folder(folder) as ledger_folder:
@@ -722,7 +728,7 @@ async def test_a_slow_body_in_process_takes_its_time() -> None:
 @pytest.mark.loopback
 def test_over_http_a_reset_drops_the_connection_and_a_slow_body_trickles(tmp_path: Path) -> None:
     trickle = 0.5
-    server = SandboxServer.start(
+    server = SandboxProcess(
         tmp_path,
         "--reset-rate",
         "0.5",
@@ -847,7 +853,7 @@ def test_the_server_turns_nagle_off_and_keeps_deliberate_resets_out_of_its_log()
     ],
 )
 async def test_requests_the_timeout_cancels_give_their_connections_back(
-    sandbox_server: SandboxServer, transport: str
+    sandbox_server: SandboxProcess, transport: str
 ) -> None:
     """A storm of requests cut short at random moments, then one ordinary request."""
     settings = InstitutionSettings(

@@ -11,9 +11,8 @@ import asyncio
 import pytest
 
 from assetquery import Dispatcher, LookupReport, LookupRequest
-from assetquery.sandbox import dataset
+from assetquery.sandbox import SandboxProcess, dataset
 
-from .conftest import SandboxServer
 from .test_sandbox_lookup import case_of, party_of
 
 pytestmark = pytest.mark.loopback
@@ -42,7 +41,7 @@ async def reports(dispatcher: Dispatcher, requests: list[LookupRequest]) -> dict
 
 
 async def test_the_same_assets_in_process_and_over_the_network(
-    sandbox_server: SandboxServer,
+    sandbox_server: SandboxProcess,
 ) -> None:
     chosen = [dataset().find(tag)[0] for tag in TAGS]
     requests = [LookupRequest(party_of(p), case_of(p), reference=p.id_number) for p in chosen]

@@ -15,7 +15,7 @@ import pytest
 
 import assetquery.sandbox
 from assetquery._errors import AssetqueryError
-from assetquery.sandbox import dataset, serve
+from assetquery.sandbox import SandboxProcess, dataset, serve
 
 from .wire import bank_request
 
@@ -59,6 +59,25 @@ def test_serve_on_a_free_port_writes_a_config_pointing_at_itself(
         assert http.get(f"{url}/health").status_code == 200
         answer = http.post("/api/judicial/v2/inquiries", json=bank_request("S-1", party.id_number))
     assert answer.status_code in (200, 202)
+
+
+@pytest.mark.loopback
+def test_a_sandbox_process_serves_until_it_is_stopped(tmp_path: Path) -> None:
+    with SandboxProcess(tmp_path, "--latency", "0", "--seed", "3") as sandbox:
+        assert sandbox.url.startswith("http://127.0.0.1:")
+        assert repr(sandbox) == f"<SandboxProcess {sandbox.url} running>"
+        table = tomllib.loads(sandbox.config.read_text(encoding="utf-8"))["institutions"]
+        assert all(i["base_url"].startswith(sandbox.url) for i in table)
+        assert httpx.get(f"{sandbox.url}/health").status_code == 200
+    assert repr(sandbox).endswith("stopped>")
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{sandbox.url}/health")
+    sandbox.stop()  # stopping again does nothing
+
+
+def test_a_sandbox_process_that_cannot_start_says_so(tmp_path: Path) -> None:
+    with pytest.raises(RuntimeError, match=r"did not start .*pip install 'assetquery\[sandbox\]'"):
+        SandboxProcess(tmp_path, "--no-such-option")
 
 
 def test_serve_without_uvicorn_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:

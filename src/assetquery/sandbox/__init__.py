@@ -3,7 +3,8 @@
 The sandbox is an ASGI app that behaves like the institutions assetquery talks to, each in
 its own wire format, over fictional data: in process through ``httpx.ASGITransport`` (the
 library's embedded default) or over HTTP with :func:`serve`. Its knobs
-(:class:`SandboxConfig`) add latency, faults and token checks; :func:`dataset` gives the
+(:class:`SandboxConfig`) add latency, faults and token checks; :class:`SandboxProcess` runs
+the server in a child process for integration tests; :func:`dataset` gives the
 fictional parties, tagged by the messy cases they show, so tests can find one::
 
     party = dataset().find("co_owned")[0]
@@ -31,6 +32,7 @@ from ._data import (
 )
 from ._generate import dataset
 from ._institutions import institutions, institutions_toml
+from ._process import SandboxProcess
 from ._server import serve
 from ._simulation import SimulatedLoop, run_simulated
 
@@ -47,6 +49,7 @@ __all__ = [
     "SandboxAdmin",
     "SandboxConfig",
     "SandboxParty",
+    "SandboxProcess",
     "SimulatedLoop",
     "UnitOwner",
     "create_app",
