@@ -1,4 +1,4 @@
-"""Where httpx's request and response objects are filled in directly, and why.
+"""Where httpx's request and response objects are read or filled in directly, and why.
 
 httpx 0.28 (pinned) normalizes every header item through two function calls and streams a
 body already in hand through four layers of generators. For an institution's answers and
@@ -11,10 +11,15 @@ from __future__ import annotations
 
 import httpx
 
-__all__ = ["headers_of", "loaded"]
+__all__ = ["fields_of", "headers_of", "loaded"]
 
 #: a header field as httpx keeps it: name as sent, name in lower case, value
 Field = tuple[bytes, bytes, bytes]
+
+
+def fields_of(headers: httpx.Headers) -> tuple[Field, ...]:
+    """The fields ``headers`` holds, as httpx keeps them (a snapshot)."""
+    return tuple(headers._list)
 
 
 def headers_of(fields: list[Field], encoding: str | None = None) -> httpx.Headers:

@@ -22,7 +22,7 @@ import httpx
 from ._aiohttp import AiohttpTransport
 from ._config import InstitutionSettings
 from ._errors import ConfigurationError, MalformedResponse
-from ._httpx_fast import Field, headers_of, loaded
+from ._httpx_fast import Field, fields_of, headers_of, loaded
 from ._logging import get_logger
 
 __all__ = ["CappedTransport", "InstitutionClient", "build_client", "idempotent"]
@@ -411,7 +411,7 @@ class InstitutionClient(httpx.AsyncClient):
     def _own_headers(self) -> tuple[list[Field], frozenset[bytes], str | None]:
         """The client's header fields, their lower-case names, and "ascii" if they are all
         ASCII; worked out again only when the client's headers change."""
-        current = tuple(self.headers._list)
+        current = fields_of(self.headers)
         if current != self._headers_seen[0]:
             names = frozenset(lower for _, lower, _ in current)
             # Not the client Headers' own encoding: httpx can leave that stale after a change.
