@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from assetquery import load_settings
@@ -25,6 +26,20 @@ def test_lookup_script_on_the_sandbox() -> None:
     )
     assert "不动产登记中心（沙盒）: ok" in done.stdout
     assert "real_estate" in done.stdout and "bank_account" in done.stdout
+    assert "of a 211,686.25 CNY claim" in done.stdout
+
+
+@pytest.mark.loopback
+def test_lookup_over_http_against_a_sandbox_process() -> None:
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLES / "lookup_over_http.py")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert "sandbox listening on http://127.0.0.1:" in done.stdout
+    assert "不动产登记中心（沙盒）: ok" in done.stdout
     assert "of a 211,686.25 CNY claim" in done.stdout
 
 

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import gzip
 import json
+import re
 import zlib
 from collections.abc import AsyncIterator
 from typing import Any
@@ -240,28 +241,48 @@ def _one_bank(url: str, transport: str, **options: Any) -> Settings:
     )
 
 
-class _CountingServer:
-    """Answers every request on a connection with a cookie; counts connections and cookies."""
+class _KeepAliveServer:
+    """Answers every request on a connection with ``answer``; shows each request's head to
+    :meth:`seen` and counts connections."""
+
+    answer = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}"
 
     def __init__(self) -> None:
         self.connections = 0
-        self.cookies_seen: list[bytes] = []
+
+    def seen(self, head: bytes) -> None:
+        """One request's head (request line and header lines)."""
 
     async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
-                self.cookies_seen += [
-                    line for line in head.lower().split(b"\r\n") if line.startswith(b"cookie:")
-                ]
-                writer.write(
-                    b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
-                    b"set-cookie: session=party-1\r\ncontent-length: 2\r\n\r\n{}"
-                )
+                self.seen(head)
+                length = re.search(rb"(?im)^content-length:\s*(\d+)", head)
+                await reader.readexactly(int(length.group(1)) if length else 0)
+                writer.write(self.answer)
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
             writer.close()
+
+
+class _CountingServer(_KeepAliveServer):
+    """Sets a cookie on every answer; keeps every cookie a request brought back."""
+
+    answer = (
+        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+        b"set-cookie: session=party-1\r\ncontent-length: 2\r\n\r\n{}"
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cookies_seen: list[bytes] = []
+
+    def seen(self, head: bytes) -> None:
+        self.cookies_seen += [
+            line for line in head.lower().split(b"\r\n") if line.startswith(b"cookie:")
+        ]
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
@@ -276,31 +297,16 @@ async def test_each_transport_keeps_its_connection_and_no_cookies(transport: str
     assert counting.cookies_seen == []  # what one answer set never rides on the next request
 
 
-class _HeaderRecorder:
-    """Answers every request; keeps the names of the headers each one arrived with."""
+class _HeaderRecorder(_KeepAliveServer):
+    """Keeps the names of the headers each request arrived with."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.names: list[list[str]] = []
 
-    async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                lines = head.decode("latin-1").split("\r\n")[1:]
-                self.names.append(sorted(line.split(":")[0].lower() for line in lines if line))
-                length = next(
-                    (
-                        int(line.split(":")[1])
-                        for line in lines
-                        if line.lower().startswith("content-length")
-                    ),
-                    0,
-                )
-                await reader.readexactly(length)
-                writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}")
-                await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            writer.close()
+    def seen(self, head: bytes) -> None:
+        lines = head.decode("latin-1").split("\r\n")[1:]
+        self.names.append(sorted(line.split(":")[0].lower() for line in lines if line))
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
