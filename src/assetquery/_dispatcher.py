@@ -216,7 +216,7 @@ class Dispatcher:
             raise RuntimeError("this Dispatcher is already open")
         async with AsyncExitStack() as stack:
             for route in self._routes:
-                # Each attempt runs under one timer of the dispatcher's (see _attempt).
+                # Each attempt runs under one timer of the dispatcher's (see _call).
                 client = build_client(
                     route.settings, self._transports.get(route.settings.id), timed=False
                 )
@@ -442,16 +442,14 @@ class Dispatcher:
         is unknown: ask :meth:`control_status` (the ledger does) rather than sending again.
         """
         route = self._route_for(institution_id, request.operation)
-        return await self._attempt(
-            route, Trace(), partial(route.adapter.submit, self._client(route), request)
-        )
+        submit = partial(route.adapter.submit, self._client(route), request)
+        return await self._call(route, Trace(), submit, retry=False)
 
     async def control_status(self, institution_id: str, request: ControlRequest) -> ControlStatus:
         """Ask an institution where a control action (by its idempotency key) stands."""
         route = self._route_for(institution_id, Operation.STATUS)
-        return await self._attempt(
-            route, Trace(), partial(route.adapter.control_status, self._client(route), request)
-        )
+        ask = partial(route.adapter.control_status, self._client(route), request)
+        return await self._call(route, Trace(), ask, retry=False)
 
     def _route_for(self, institution_id: str, operation: Operation) -> _Route:
         for route in self._routes:
@@ -635,77 +633,42 @@ class Dispatcher:
         self,
         route: _Route,
         trace: Trace,
-        call: Callable[[], Awaitable[InquiryAnswer]],
-        deadline: float,
-    ) -> InquiryAnswer:
-        """One adapter call with the route's retries, each attempt gated and timed.
+        call: Callable[[], Awaitable[T]],
+        deadline: float | None = None,
+        *,
+        retry: bool = True,
+    ) -> T:
+        """One adapter call: an attempt, gated and timed, and the route's retries after it.
 
         Most calls succeed at once, so the first attempt runs outside tenacity; only a
         retryable failure hands over to the retry policy, which counts that failure as its
-        first attempt and decides every wait and retry from there, within the deadline.
+        first attempt and makes each later one here with ``retry`` False. A lookup's
+        ``deadline`` passing raises TimeoutError.
         """
-        try:
-            return await self._attempt(route, trace, call, deadline)
-        except RetryableAdapterError as error:
-            return await self._retry(route, trace, call, deadline, error)
-
-    async def _retry(
-        self,
-        route: _Route,
-        trace: Trace,
-        call: Callable[[], Awaitable[InquiryAnswer]],
-        deadline: float,
-        failure: RetryableAdapterError,
-    ) -> InquiryAnswer:
-        """The retries after a first failure, as the route's policy decides them.
-
-        Apart from :meth:`_call` because of its closure: the variables a nested function
-        uses are cells from the start of every call of the function that holds it.
-        """
-        first: RetryableAdapterError | None = failure
-
-        async def again() -> InquiryAnswer:
-            nonlocal first
-            if first is not None:
-                failed, first = first, None
-                raise failed
-            return await self._attempt(route, trace, call, deadline)
-
-        async with asyncio.timeout_at(deadline):  # the waits between attempts count too
-            answer: InquiryAnswer = await route.retrying.copy()(again)
-        return answer
-
-    async def _attempt(
-        self,
-        route: _Route,
-        trace: Trace,
-        call: Callable[[], Awaitable[T]],
-        deadline: float | None = None,
-    ) -> T:
-        """One gated, timed attempt. A lookup's ``deadline`` passing raises TimeoutError."""
         trace.attempts += 1
         settings = route.settings
-        name = settings.name
-        await route.gate.enter(deadline)
+        gate = route.gate
+        if not gate.enter_now():
+            await gate.enter(deadline)
         ends = asyncio.get_running_loop().time() + settings.timeout
         deadline_first = deadline is not None and deadline <= ends
         timer = asyncio.timeout_at(deadline if deadline_first else ends)
+        failure: AdapterError
         try:
             async with timer:
                 return await call()
         except AdapterError as error:
-            trace.last_error = error
-            raise
+            failure = error
         except (TimeoutError, httpx.TimeoutException):
             if deadline_first and timer.expired():
                 raise TimeoutError from None  # the lookup's deadline, not this attempt's
-            trace.last_error = InstitutionTimeout(
-                f"{name} did not answer within {settings.timeout:g} s", code="timeout"
+            failure = InstitutionTimeout(
+                f"{settings.name} did not answer within {settings.timeout:g} s", code="timeout"
             )
         except httpx.TransportError as exc:
             # An adapter that sends without ``Adapter.send`` lets these through.
-            trace.last_error = InstitutionUnreachable(
-                f"{name} could not be reached ({type(exc).__name__})", code="connection"
+            failure = InstitutionUnreachable(
+                f"{settings.name} could not be reached ({type(exc).__name__})", code="connection"
             )
         except Exception as exc:
             log.warning(
@@ -714,14 +677,43 @@ class Dispatcher:
                 adapter=route.adapter.name,
                 exception=type(exc).__name__,
             )
-            trace.last_error = InstitutionFailure(
-                f"the {route.adapter.name} adapter failed on {name}'s answer "
+            failure = InstitutionFailure(
+                f"the {route.adapter.name} adapter failed on {settings.name}'s answer "
                 f"({type(exc).__name__}); this is a bug in the adapter",
                 code="adapter_error",
             )
         finally:
-            route.gate.leave()
-        raise trace.last_error
+            gate.leave()
+        trace.last_error = failure
+        if retry and isinstance(failure, RetryableAdapterError):
+            return await self._retry(route, trace, call, deadline, failure)
+        raise failure
+
+    async def _retry(
+        self,
+        route: _Route,
+        trace: Trace,
+        call: Callable[[], Awaitable[T]],
+        deadline: float | None,
+        failure: RetryableAdapterError,
+    ) -> T:
+        """The retries after a first failure, as the route's policy decides them.
+
+        Apart from :meth:`_call` because of its closure: the variables a nested function
+        uses are cells from the start of every call of the function that holds it.
+        """
+        first: RetryableAdapterError | None = failure
+
+        async def again() -> T:
+            nonlocal first
+            if first is not None:
+                failed, first = first, None
+                raise failed
+            return await self._call(route, trace, call, deadline, retry=False)
+
+        async with asyncio.timeout_at(deadline):  # the waits between attempts count too
+            answer: T = await route.retrying.copy()(again)
+        return answer
 
 
 class _Exchange(Trace):

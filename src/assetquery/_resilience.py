@@ -8,7 +8,9 @@ that an institution's own ``Retry-After`` is honoured as given.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from typing import TypeVar
 
 from tenacity import (
@@ -87,36 +89,63 @@ class RateLimiter:
 
 
 class Gate:
-    """The door to one institution: a cap on requests in flight and an optional rate limit."""
+    """The door to one institution: a cap on requests in flight and an optional rate limit.
+
+    Slots go to waiters first come, first served: a slot given back is handed straight to
+    the longest waiter, so a newcomer never takes it ahead of the queue. Most requests find
+    a slot free; :meth:`enter_now` takes one without a coroutine or a timer.
+    """
+
+    __slots__ = ("_free", "_limiter", "_waiting")
 
     def __init__(self, settings: InstitutionSettings) -> None:
-        self._slots = asyncio.Semaphore(settings.concurrency)
+        self._free = settings.concurrency
+        self._waiting: deque[asyncio.Future[None]] = deque()
         self._limiter = RateLimiter(settings.rate_limit) if settings.rate_limit else None
+
+    def enter_now(self) -> bool:
+        """Take a slot if one is free, nobody waits and no rate limit applies; else False,
+        and :meth:`enter` is the way in. Pair a True with :meth:`leave`."""
+        if self._free and self._limiter is None and not self._waiting:
+            self._free -= 1
+            return True
+        return False
 
     async def enter(self, deadline: float | None = None) -> None:
         """Take a slot (and the rate limit's turn); raise TimeoutError if ``deadline`` (loop
-        time) passes first. Pair with :meth:`leave`.
-
-        A free slot without a rate limit is taken at once, with no timer: that is most
-        requests, and a timer costs each of them.
-        """
-        if deadline is None or (self._limiter is None and not self._slots.locked()):
-            await self._enter()
+        time) passes first. Pair with :meth:`leave`."""
+        if self.enter_now():
             return
-        async with asyncio.timeout_at(deadline):
-            await self._enter()
-
-    async def _enter(self) -> None:
-        await self._slots.acquire()
-        if self._limiter is not None:
-            try:
-                await self._limiter.acquire()
-            except BaseException:
-                self._slots.release()
-                raise
+        async with asyncio.timeout_at(deadline):  # None: no deadline
+            if self._free and not self._waiting:
+                self._free -= 1  # a slot is free, but the rate limit decides when
+            else:
+                waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+                self._waiting.append(waiter)
+                try:
+                    await waiter  # until leave() hands this caller a slot
+                except BaseException:
+                    if waiter.cancelled():
+                        with suppress(ValueError):  # leave() may have passed it over already
+                            self._waiting.remove(waiter)
+                    else:
+                        self.leave()  # handed a slot, then cancelled before using it
+                    raise
+            if self._limiter is not None:
+                try:
+                    await self._limiter.acquire()
+                except BaseException:
+                    self.leave()
+                    raise
 
     def leave(self) -> None:
-        self._slots.release()
+        """Give a slot back: to the longest waiter if there is one."""
+        while self._waiting:
+            waiter = self._waiting.popleft()
+            if not waiter.done():  # a cancelled waiter leaves the line only when it runs
+                waiter.set_result(None)
+                return
+        self._free += 1
 
 
 class CircuitBreaker:
