@@ -22,14 +22,14 @@ import httpx
 from httpx_aiohttp import AiohttpTransport as _BaseAiohttpTransport
 from yarl import URL
 
-from ._httpx_fast import headers_of
+from ._httpx_fast import fields_of, headers_of
 
 __all__ = ["AiohttpTransport"]
 
 _HTTP_11 = b"HTTP/1.1"
 _URL_MEMORY = 64  # URL objects remembered per transport: adapters use a handful of paths
 #: headers aiohttp adds on its own when a request lacks them (lower case, as compared)
-_AUTO_HEADERS = frozenset({"accept", "accept-encoding", "user-agent"})
+_AUTO_HEADERS = frozenset({b"accept", b"accept-encoding", b"user-agent"})
 
 
 def _mapped(error: Exception, *, reading: bool) -> httpx.TransportError | None:
@@ -143,10 +143,13 @@ class AiohttpTransport(_BaseAiohttpTransport):
         if not isinstance(session, aiohttp.ClientSession):
             session = self.client = self.get_client()
         body = await request.aread()
-        headers = request.headers.multi_items()
+        # As Headers.multi_items() has them (lower-case names), with the encoding asked once.
+        fields = fields_of(request.headers)
+        encoding = request.headers.encoding
+        headers = [(name.decode(encoding), value.decode(encoding)) for _, name, value in fields]
         # What httpx sends is what goes out: aiohttp must not add a header httpx left out.
         # Asked only when one is missing, as skipping costs aiohttp two header copies.
-        missing = _AUTO_HEADERS.difference(name.lower() for name, _ in headers)
+        missing = [name.decode() for name in _AUTO_HEADERS.difference(f[1] for f in fields)]
         try:
             sending = session.request(
                 request.method,

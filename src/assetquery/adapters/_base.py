@@ -256,21 +256,24 @@ class Adapter(abc.ABC):
             response = await client.send(request, stream=True)
         except _TRANSPORT_FAILURES as exc:
             raise self._translated(exc) from exc
+        # Most answers arrive read and closed (see CappedTransport): nothing to await then.
         try:
             if response.status_code not in readable:
                 check_status(response, self.institution.name)
             # A readable error status whose body never arrived whole (cut short, too large)
             # is judged by its status after all: a 409 cut short is still a refusal.
-            try:
-                await response.aread()
-            except _TRANSPORT_FAILURES as exc:
-                check_status(response, self.institution.name)
-                raise self._translated(exc) from exc
-            except AdapterError:
-                check_status(response, self.institution.name)
-                raise
+            if not response.is_closed:
+                try:
+                    await response.aread()
+                except _TRANSPORT_FAILURES as exc:
+                    check_status(response, self.institution.name)
+                    raise self._translated(exc) from exc
+                except AdapterError:
+                    check_status(response, self.institution.name)
+                    raise
         finally:
-            await response.aclose()
+            if not response.is_closed:
+                await response.aclose()
         return response
 
     def _translated(self, exc: httpx.TransportError | httpx.DecodingError) -> AdapterError:
