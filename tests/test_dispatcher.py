@@ -349,6 +349,29 @@ async def test_a_ticket_still_open_at_the_deadline_is_kept_and_can_be_refreshed(
 
 
 @pytest.mark.looptime
+async def test_a_ticket_whose_next_poll_is_past_the_deadline_comes_back_at_once(
+    router: respx.MockRouter, person: Party, case: Case
+) -> None:
+    # A bank that feeds back in hours: waiting out the lookup's deadline would only hold
+    # the party's place in a batch's window for nothing.
+    answer_all(router, person)
+    router.post(TICKET_PATH).respond(
+        202, json={"state": "ACCEPTED", "ticket": "TK-7", "pollAfterSeconds": 3600}
+    )
+    poll = router.get(f"{TICKET_PATH}/TK-7").respond(200, json=samples.bank_json())
+    loop = asyncio.get_running_loop()
+    async with Dispatcher(samples.settings(deadline=60)) as dispatcher:
+        start = loop.time()
+        report = await dispatcher.lookup(person, case)
+        took = loop.time() - start
+
+    pending = report.result_for("ticket-bank")
+    assert pending.status is ResultStatus.PENDING and pending.ticket == "TK-7"
+    assert pending.attempts == 1 and not poll.called
+    assert took < 1
+
+
+@pytest.mark.looptime
 async def test_concurrency_limit_is_held_per_institution(
     router: respx.MockRouter, person: Party, case: Case
 ) -> None:

@@ -585,7 +585,13 @@ class Dispatcher:
                         ticket = answer.ticket
                         assert ticket is not None
                         wait = answer.poll_after
-                        await asyncio.sleep(settings.poll_interval if wait is None else wait)
+                        wait = settings.poll_interval if wait is None else wait
+                        if exchange.loop.time() + wait >= deadline:
+                            # The next poll would come too late: the ticket goes back now
+                            # (refresh() picks it up), not after holding the party's place
+                            # in the batch's window until the deadline.
+                            return self._result(exchange, ResultStatus.PENDING, ticket=ticket)
+                        await asyncio.sleep(wait)
                         answer = await self._call(
                             route,
                             exchange,
