@@ -17,6 +17,7 @@ import pytest
 from assetquery import Case, Dispatcher, Party, ResultStatus, Settings
 from assetquery._config import InstitutionSettings, settings_from_mapping
 from assetquery._errors import MalformedResponse
+from assetquery._httpx_fast import header_value
 from assetquery._transport import build_client, idempotent
 from assetquery.adapters import Institution, InstitutionTimeout, InstitutionUnreachable
 from assetquery.adapters._bank import BankAdapter
@@ -331,6 +332,15 @@ async def test_each_transport_sends_the_headers_httpx_built_and_no_others(transp
     assert without_accept == ["accept-encoding", "connection", "host", "user-agent"]
 
 
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_each_transport_sends_a_repeated_header_field_every_time(transport: str) -> None:
+    recorder = _HeaderRecorder()
+    server, url = await _serve(recorder)
+    async with server, build_client(_settings(url, transport=transport)) as client:
+        await client.post("/x", json={}, headers=[("X-Trace", "a"), ("X-Trace", "b")])
+    assert recorder.names[0].count("x-trace") == 2
+
+
 async def test_the_plain_path_still_honours_auth_and_event_hooks() -> None:
     seen: list[str] = []
 
@@ -418,6 +428,22 @@ async def test_each_transport_hands_over_the_answers_headers_as_httpx_reads_them
     assert response.headers["x-name"] == "café"
     assert response.headers.get_list("set-cookie") == ["a=1", "b=2"]
     assert [name for name, _ in response.headers.raw][:2] == [b"Content-Length", b"X-Name"]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        [],
+        [(b"Content-Type", b"application/xml")],
+        [(b"X-Name", b"caf\xe9"), (b"Content-Length", b"2")],
+        [(b"Set-Cookie", b"a=1"), (b"Content-Type", b"text/xml"), (b"set-cookie", b"b=2")],
+        [(b"X-Court", "北京".encode())],
+    ],
+)
+def test_header_value_reads_a_field_as_headers_get_does(raw: list[tuple[bytes, bytes]]) -> None:
+    headers = httpx.Headers(raw)
+    for name in ("content-type", "x-name", "set-cookie", "content-length", "x-court", "absent"):
+        assert header_value(headers, name.encode()) == headers.get(name)
 
 
 async def test_headers_that_are_not_a_plain_dict_take_httpxs_way() -> None:

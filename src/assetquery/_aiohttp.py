@@ -143,10 +143,14 @@ class AiohttpTransport(_BaseAiohttpTransport):
         if not isinstance(session, aiohttp.ClientSession):
             session = self.client = self.get_client()
         body = await request.aread()
-        # As Headers.multi_items() has them (lower-case names), with the encoding asked once.
+        # As Headers.multi_items() has them (lower-case names), with the encoding asked once;
+        # in a dict of strings unless a name repeats: the collector never tracks that dict.
         fields = fields_of(request.headers)
         encoding = request.headers.encoding
-        headers = [(name.decode(encoding), value.decode(encoding)) for _, name, value in fields]
+        headers: dict[str, str] | list[tuple[str, str]]
+        headers = {name.decode(encoding): value.decode(encoding) for _, name, value in fields}
+        if len(headers) < len(fields):
+            headers = [(name.decode(encoding), value.decode(encoding)) for _, name, value in fields]
         # What httpx sends is what goes out: aiohttp must not add a header httpx left out.
         # Asked only when one is missing, as skipping costs aiohttp two header copies.
         missing = [name.decode() for name in _AUTO_HEADERS.difference(f[1] for f in fields)]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import httpx
 
-__all__ = ["fields_of", "headers_of", "loaded"]
+__all__ = ["fields_of", "header_value", "headers_of", "loaded"]
 
 #: a header field as httpx keeps it: name as sent, name in lower case, value
 Field = tuple[bytes, bytes, bytes]
@@ -20,6 +20,17 @@ Field = tuple[bytes, bytes, bytes]
 def fields_of(headers: httpx.Headers) -> tuple[Field, ...]:
     """The fields ``headers`` holds, as httpx keeps them (a snapshot)."""
     return tuple(headers._list)
+
+
+def header_value(headers: httpx.Headers, name: bytes) -> str | None:
+    """``headers.get(name)`` for a lower-case ``name``: repeated fields joined with ", ",
+    None if there is none. Without the list and key encoding ``Headers.get`` makes."""
+    found: str | None = None
+    for _, lower, value in headers._list:
+        if lower == name:
+            text = value.decode(headers.encoding)
+            found = text if found is None else f"{found}, {text}"
+    return found
 
 
 def headers_of(fields: list[Field], encoding: str | None = None) -> httpx.Headers:

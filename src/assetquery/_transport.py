@@ -22,7 +22,7 @@ import httpx
 from ._aiohttp import AiohttpTransport
 from ._config import InstitutionSettings
 from ._errors import ConfigurationError, MalformedResponse
-from ._httpx_fast import Field, fields_of, headers_of, loaded
+from ._httpx_fast import Field, fields_of, header_value, headers_of, loaded
 from ._logging import get_logger
 
 __all__ = ["CappedTransport", "InstitutionClient", "build_client", "idempotent"]
@@ -154,7 +154,7 @@ ACCEPTED_CODINGS = "gzip, deflate"
 
 def _decoder_for(response: httpx.Response) -> _Decoder | None:
     """The body's decoder, taking decoding over from httpx (the header is removed)."""
-    header = response.headers.get("content-encoding")
+    header = header_value(response.headers, b"content-encoding")
     if header is None:
         return None
     codings = [c.strip().lower() for c in header.split(",") if c.strip()]
@@ -281,7 +281,7 @@ class CappedTransport(httpx.AsyncBaseTransport):
         stream = response.stream
         assert isinstance(stream, httpx.AsyncByteStream)
         success = 200 <= response.status_code < 300
-        declared = response.headers.get("content-length", "")
+        declared = header_value(response.headers, b"content-length") or ""
         if (
             success
             and declared.isascii()
@@ -473,8 +473,11 @@ class InstitutionClient(httpx.AsyncClient):
 
 
 _URL_MEMORY = 64
-#: httpx's JSON body encoding, made once (json.dumps with options makes an encoder per call)
-_JSON = JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+#: httpx's JSON body encoding, made once (json.dumps with options makes an encoder per call);
+#: no check for cycles, which a body an adapter has just built cannot have
+_JSON = JSONEncoder(
+    ensure_ascii=False, separators=(",", ":"), allow_nan=False, check_circular=False
+)
 
 
 def build_client(

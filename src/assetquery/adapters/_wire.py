@@ -22,6 +22,7 @@ import httpx
 from defusedxml import DefusedXmlException
 
 from .._errors import MalformedResponse
+from .._httpx_fast import header_value
 from .._money import LIMIT, Money
 
 __all__ = ["JsonFields", "XmlFields", "json_body", "xml_body"]
@@ -100,7 +101,7 @@ def xml_body(response: httpx.Response, institution: str = "the institution") -> 
     """The parsed XML root. DTDs, entities and external references are refused."""
     if not response.content:
         raise MalformedResponse(f"{institution} sent an empty body", code="empty_body")
-    content_type = response.headers.get("content-type")
+    content_type = header_value(response.headers, b"content-type")
     source = _decode_xml(response.content, _charset(content_type) if content_type else None)
     try:
         root = SafeElementTree.fromstring(source, forbid_dtd=True)
