@@ -15,10 +15,11 @@ import httpx
 import pytest
 
 from assetquery import Case, Dispatcher, Party, ResultStatus, Settings
+from assetquery._aiohttp import AiohttpTransport
 from assetquery._config import InstitutionSettings, settings_from_mapping
 from assetquery._errors import MalformedResponse
 from assetquery._httpx_fast import header_value
-from assetquery._transport import build_client, idempotent
+from assetquery._transport import CappedTransport, build_client, idempotent
 from assetquery.adapters import Institution, InstitutionTimeout, InstitutionUnreachable
 from assetquery.adapters._bank import BankAdapter
 
@@ -385,7 +386,22 @@ async def test_the_short_way_builds_the_request_httpx_would(
     assert short.headers.multi_items() == full.headers.multi_items()
     assert short.headers.encoding == full.headers.encoding
     assert short.content == full.content
+    assert b"".join(short.stream) == b"".join(full.stream)  # type: ignore[arg-type]
     assert short.extensions == full.extensions
+    assert vars(short).keys() == vars(full).keys()  # every field httpx sets, and no other
+
+
+async def test_requests_to_one_path_share_a_url_the_aiohttp_transport_converts_once() -> None:
+    settings = _settings("http://bank.test", transport="aiohttp")
+    async with build_client(settings) as client:
+        first = client.build_request("POST", "/inquiry", json={"n": 1})
+        second = client.build_request("POST", "/inquiry", json={"n": 2})
+        transport = client._transport_for_url(first.url)
+        assert isinstance(transport, CappedTransport)
+        aiohttp_transport = transport._inner
+        assert isinstance(aiohttp_transport, AiohttpTransport)
+        assert first.url is second.url  # httpx itself would copy it for each request
+        assert aiohttp_transport._url(first.url) is aiohttp_transport._url(second.url)
 
 
 async def test_the_short_way_follows_changes_to_the_clients_headers() -> None:

@@ -9,9 +9,11 @@ to httpx's own.
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 
-__all__ = ["fields_of", "header_value", "headers_of", "loaded"]
+__all__ = ["fields_of", "header_value", "headers_of", "loaded", "request_of"]
 
 #: a header field as httpx keeps it: name as sent, name in lower case, value
 Field = tuple[bytes, bytes, bytes]
@@ -52,3 +54,26 @@ def loaded(response: httpx.Response, content: bytes) -> None:
     response._num_bytes_downloaded = len(content)
     response.is_stream_consumed = True
     response.is_closed = True
+
+
+def request_of(
+    method: str,
+    url: httpx.URL,
+    headers: httpx.Headers,
+    content: bytes,
+    extensions: dict[str, Any],
+) -> httpx.Request:
+    """``httpx.Request(method, url, stream=ByteStream(content), extensions=extensions)``
+    with ``headers``, already read, as ``Request.__init__`` and ``read()`` leave it.
+
+    ``url`` is kept as given, where httpx would copy it: a client sends the same few URL
+    objects over and over, and a transport can then remember what it made of each.
+    """
+    request = httpx.Request.__new__(httpx.Request)
+    request.method = method.upper()
+    request.url = url
+    request.headers = headers
+    request.extensions = extensions
+    request.stream = httpx.ByteStream(content)
+    request._content = content
+    return request

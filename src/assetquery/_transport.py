@@ -22,7 +22,7 @@ import httpx
 from ._aiohttp import AiohttpTransport
 from ._config import InstitutionSettings
 from ._errors import ConfigurationError, MalformedResponse
-from ._httpx_fast import Field, fields_of, header_value, headers_of, loaded
+from ._httpx_fast import Field, fields_of, header_value, headers_of, loaded, request_of
 from ._logging import get_logger
 
 __all__ = ["CappedTransport", "InstitutionClient", "build_client", "idempotent"]
@@ -397,16 +397,14 @@ class InstitutionClient(httpx.AsyncClient):
             and b"transfer-encoding" not in names
         ):
             auto.append((b"Content-Length", b"content-length", b"0"))
-        request = httpx.Request(
+        # Every byte added here is ASCII: the request's encoding is the client headers'.
+        return request_of(
             method,
             merged,
-            stream=httpx.ByteStream(content or b""),
-            extensions={"timeout": self._timeout_dict()},
+            headers_of([*auto, *fields, *added], encoding),
+            content or b"",
+            {"timeout": self._timeout_dict()},
         )
-        # Every byte added here is ASCII: the request's encoding is the client headers'.
-        request.headers = headers_of([*auto, *fields, *added], encoding)
-        request.read()
-        return request
 
     def _own_headers(self) -> tuple[list[Field], frozenset[bytes], str | None]:
         """The client's header fields, their lower-case names, and "ascii" if they are all
