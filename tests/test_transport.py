@@ -18,7 +18,7 @@ from assetquery import Case, Dispatcher, Party, ResultStatus, Settings
 from assetquery._aiohttp import AiohttpTransport
 from assetquery._config import InstitutionSettings, settings_from_mapping
 from assetquery._errors import MalformedResponse
-from assetquery._httpx_fast import header_value
+from assetquery._httpx_fast import header_value, response_of
 from assetquery._transport import CappedTransport, build_client, idempotent
 from assetquery.adapters import Institution, InstitutionTimeout, InstitutionUnreachable
 from assetquery.adapters._bank import BankAdapter
@@ -460,6 +460,27 @@ def test_header_value_reads_a_field_as_headers_get_does(raw: list[tuple[bytes, b
     headers = httpx.Headers(raw)
     for name in ("content-type", "x-name", "set-cookie", "content-length", "x-court", "absent"):
         assert header_value(headers, name.encode()) == headers.get(name)
+
+
+def test_response_of_sets_what_httpxs_response_sets() -> None:
+    request = httpx.Request("GET", "http://bank.test/x")
+    stream = httpx.ByteStream(b"{}")
+    headers = httpx.Headers({"Content-Type": "application/json"})
+    extensions = {"http_version": b"HTTP/1.1"}
+    short = response_of(200, headers, stream, request, extensions)
+    full = httpx.Response(
+        200, headers=headers, stream=stream, request=request, extensions=extensions
+    )
+    assert vars(short).keys() == vars(full).keys()
+    for name in vars(full):
+        if name != "headers":
+            assert getattr(short, name) == getattr(full, name), name
+    assert short.headers.raw == full.headers.raw
+    assert (short.request, short.http_version, short.reason_phrase) == (
+        full.request,
+        full.http_version,
+        full.reason_phrase,
+    )
 
 
 async def test_headers_that_are_not_a_plain_dict_take_httpxs_way() -> None:

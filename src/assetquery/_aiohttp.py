@@ -22,7 +22,7 @@ import httpx
 from httpx_aiohttp import AiohttpTransport as _BaseAiohttpTransport
 from yarl import URL
 
-from ._httpx_fast import fields_of, headers_of
+from ._httpx_fast import fields_of, headers_of, response_of
 
 __all__ = ["AiohttpTransport"]
 
@@ -142,7 +142,10 @@ class AiohttpTransport(_BaseAiohttpTransport):
         session = self.client
         if not isinstance(session, aiohttp.ClientSession):
             session = self.client = self.get_client()
-        body = await request.aread()
+        try:
+            body = request.content  # read when it was built, as every adapter's request is
+        except httpx.RequestNotRead:
+            body = await request.aread()
         # As Headers.multi_items() has them (lower-case names), with the encoding asked once;
         # in a dict of strings unless a name repeats: the collector never tracks that dict.
         fields = fields_of(request.headers)
@@ -175,11 +178,8 @@ class AiohttpTransport(_BaseAiohttpTransport):
         extensions: dict[str, Any] = {"http_version": _HTTP_11}
         if response.reason:
             extensions["reason_phrase"] = response.reason.encode("ascii", "replace")
-        answer = httpx.Response(
-            response.status, stream=_Body(response), request=request, extensions=extensions
-        )
         # The fields as httpx would keep them, without its per-field normalizing calls.
-        answer.headers = headers_of(
-            [(name, name.lower(), value) for name, value in response.raw_headers]
+        answered = [(name, name.lower(), value) for name, value in response.raw_headers]
+        return response_of(
+            response.status, headers_of(answered), _Body(response), request, extensions
         )
-        return answer

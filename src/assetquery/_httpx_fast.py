@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-__all__ = ["fields_of", "header_value", "headers_of", "loaded", "request_of"]
+__all__ = ["fields_of", "header_value", "headers_of", "loaded", "request_of", "response_of"]
 
 #: a header field as httpx keeps it: name as sent, name in lower case, value
 Field = tuple[bytes, bytes, bytes]
@@ -77,3 +77,28 @@ def request_of(
     request.stream = httpx.ByteStream(content)
     request._content = content
     return request
+
+
+def response_of(
+    status_code: int,
+    headers: httpx.Headers,
+    stream: httpx.AsyncByteStream,
+    request: httpx.Request,
+    extensions: dict[str, Any],
+) -> httpx.Response:
+    """``httpx.Response(status_code, stream=stream, request=request, extensions=extensions)``
+    with ``headers``, as ``Response.__init__`` leaves it, without the empty ``Headers`` it
+    makes only for the transport to replace."""
+    response = httpx.Response.__new__(httpx.Response)
+    response.status_code = status_code
+    response.headers = headers
+    response._request = request
+    response.next_request = None
+    response.extensions = extensions
+    response.history = []
+    response.is_closed = False
+    response.is_stream_consumed = False
+    response.default_encoding = "utf-8"
+    response.stream = stream
+    response._num_bytes_downloaded = 0
+    return response
