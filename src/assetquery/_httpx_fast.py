@@ -30,7 +30,9 @@ def header_value(headers: httpx.Headers, name: bytes) -> str | None:
     found: str | None = None
     for _, lower, value in headers._list:
         if lower == name:
-            text = value.decode(headers.encoding)
+            # ASCII reads the same in every encoding httpx picks, so it need not pick one:
+            # finding out tries to decode every field of the answer.
+            text = value.decode("ascii") if value.isascii() else value.decode(headers.encoding)
             found = text if found is None else f"{found}, {text}"
     return found
 
