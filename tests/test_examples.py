@@ -16,31 +16,31 @@ from assetquery._cli import app
 EXAMPLES = Path(__file__).parent.parent / "examples"
 
 
-def test_lookup_script_on_the_sandbox() -> None:
+def run_example(script: str, *arguments: str) -> str:
+    """Run ``examples/<script>`` as a user would; its standard output."""
     done = subprocess.run(
-        [sys.executable, str(EXAMPLES / "lookup_party.py")],
+        [sys.executable, str(EXAMPLES / script), *arguments],
         capture_output=True,
         text=True,
-        timeout=60,
-        check=True,
+        timeout=120,
     )
-    assert "不动产登记中心（沙盒）: ok" in done.stdout
-    assert "real_estate" in done.stdout and "bank_account" in done.stdout
-    assert "of a 211,686.25 CNY claim" in done.stdout
+    assert done.returncode == 0, done.stderr[-4000:]  # the traceback, if it failed
+    return done.stdout
+
+
+def test_lookup_script_on_the_sandbox() -> None:
+    stdout = run_example("lookup_party.py")
+    assert "不动产登记中心（沙盒）: ok" in stdout
+    assert "real_estate" in stdout and "bank_account" in stdout
+    assert "of a 211,686.25 CNY claim" in stdout
 
 
 @pytest.mark.loopback
 def test_lookup_over_http_against_a_sandbox_process() -> None:
-    done = subprocess.run(
-        [sys.executable, str(EXAMPLES / "lookup_over_http.py")],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    assert "sandbox listening on http://127.0.0.1:" in done.stdout
-    assert "不动产登记中心（沙盒）: ok" in done.stdout
-    assert "of a 211,686.25 CNY claim" in done.stdout
+    stdout = run_example("lookup_over_http.py")
+    assert "sandbox listening on http://127.0.0.1:" in stdout
+    assert "不动产登记中心（沙盒）: ok" in stdout
+    assert "of a 211,686.25 CNY claim" in stdout
 
 
 def test_batch_csv_example(tmp_path: Path) -> None:
@@ -63,29 +63,17 @@ def test_deployment_configuration_example_is_valid() -> None:
 
 
 def test_freeze_workflow_on_the_sandbox(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, str(EXAMPLES / "freeze_workflow.py"), str(tmp_path / "ledger.db")],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    assert "applied 1 time(s)" in done.stdout
-    assert "waiting at position" in done.stdout
-    assert "promoted from the waiting line" in done.stdout
-    assert "renewal #" in done.stdout and "completed" in done.stdout
+    stdout = run_example("freeze_workflow.py", str(tmp_path / "ledger.db"))
+    assert "applied 1 time(s)" in stdout
+    assert "waiting at position" in stdout
+    assert "promoted from the waiting line" in stdout
+    assert "renewal #" in stdout and "completed" in stdout
 
 
 def test_sla_report_example(tmp_path: Path) -> None:
     report = tmp_path / "sla.html"
-    done = subprocess.run(
-        [sys.executable, str(EXAMPLES / "sla_report.py"), str(report)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr[-4000:]  # the traceback, if it failed
-    lines = {line.split(":")[0]: line for line in done.stdout.splitlines()}
+    stdout = run_example("sla_report.py", str(report))
+    lines = {line.split(":")[0]: line for line in stdout.splitlines()}
     assert lines["东方商业银行（沙盒） inquiry"].endswith(" 0% late")
     assert not lines["西部农村商业银行（沙盒） inquiry"].endswith(" 0% late")
     html = report.read_text(encoding="utf-8")

@@ -25,6 +25,13 @@ def gate(concurrency: int, rate_limit: float | None = None) -> Gate:
     return Gate(settings)
 
 
+def assert_one_slot_left(door: Gate) -> None:
+    """With one slot given back, exactly one can be taken: none was lost or made up."""
+    door.leave()
+    assert door.enter_now()
+    assert not door.enter_now()
+
+
 async def settle() -> None:
     """Let every task that can run, run."""
     for _ in range(5):
@@ -82,9 +89,7 @@ async def test_a_cancelled_waiter_leaves_the_line() -> None:
     door.leave()
     await asyncio.wait_for(stays, 1)  # the slot went past the cancelled one
     assert gone.cancelled()
-    door.leave()
-    assert door.enter_now()  # and no slot was lost or made up
-    assert not door.enter_now()
+    assert_one_slot_left(door)
 
 
 async def test_a_slot_given_back_passes_over_a_waiter_cancelled_but_not_yet_run() -> None:
@@ -98,9 +103,7 @@ async def test_a_slot_given_back_passes_over_a_waiter_cancelled_but_not_yet_run(
     await asyncio.wait_for(stays, 1)
     await settle()
     assert gone.cancelled()
-    door.leave()
-    assert door.enter_now()
-    assert not door.enter_now()
+    assert_one_slot_left(door)
 
 
 async def test_a_waiter_cancelled_after_being_handed_a_slot_passes_it_on() -> None:
@@ -114,9 +117,7 @@ async def test_a_waiter_cancelled_after_being_handed_a_slot_passes_it_on() -> No
     await settle()
     assert first.cancelled()
     await asyncio.wait_for(second, 1)
-    door.leave()
-    assert door.enter_now()
-    assert not door.enter_now()
+    assert_one_slot_left(door)
 
 
 @pytest.mark.looptime
@@ -126,9 +127,7 @@ async def test_a_deadline_that_passes_in_line_raises_and_keeps_the_count() -> No
     loop = asyncio.get_running_loop()
     with pytest.raises(TimeoutError):
         await door.enter(deadline=loop.time() + 5)
-    door.leave()
-    assert door.enter_now()
-    assert not door.enter_now()
+    assert_one_slot_left(door)
 
 
 @pytest.mark.looptime
