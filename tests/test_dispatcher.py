@@ -11,6 +11,7 @@ import itertools
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
+from typing import Any
 
 import httpx
 import pytest
@@ -28,6 +29,7 @@ from assetquery import (
     RefusedRequest,
     ResultStatus,
 )
+from assetquery._resilience import Gate
 from assetquery.adapters import Adapter, ControlRequest, InquiryAnswer, InquiryRequest, Operation
 
 from . import samples
@@ -452,6 +454,99 @@ async def test_housing_fund_is_not_asked_about_an_organization(
     assert result.status is ResultStatus.SKIPPED and fund.call_count == 0
     assert result.error is not None and result.error.code == "not_applicable"
     assert report.complete  # nothing to wait for: the fund centre cannot hold such assets
+
+
+@pytest.mark.looptime
+async def test_the_institution_asked_last_keeps_the_deadline_too(
+    router: respx.MockRouter, person: Party, case: Case
+) -> None:
+    # A lookup asks its last institution in its own task, the others in tasks of theirs:
+    # the deadline must end that one as it ends the others.
+    answer_all(router, person)
+
+    async def never(request: httpx.Request) -> httpx.Response:
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    router.post(TICKET_PATH).mock(side_effect=never)
+    loop = asyncio.get_running_loop()
+    async with Dispatcher(samples.settings(deadline=8, timeout=20)) as dispatcher:
+        start = loop.time()
+        report = await dispatcher.lookup(person, case)
+        took = loop.time() - start
+
+    assert took == pytest.approx(8, abs=0.1)
+    assert [r.institution for r in report.results] == ["registry", "fund", "bank", "ticket-bank"]
+    late = report.result_for("ticket-bank")
+    assert late.status is ResultStatus.TIMEOUT
+    assert late.error is not None and late.error.code == "deadline"
+    assert [r.status for r in report.results[:3]] == [ResultStatus.OK] * 3
+
+
+async def test_results_keep_the_institutions_order_around_one_not_asked(
+    router: respx.MockRouter, organization: Party, case: Case
+) -> None:
+    answer_all(router, organization)
+    async with Dispatcher(samples.settings()) as dispatcher:
+        report = await dispatcher.lookup(organization, case)
+
+    assert [(r.institution, r.status) for r in report.results] == [
+        ("registry", ResultStatus.OK),
+        ("fund", ResultStatus.SKIPPED),
+        ("bank", ResultStatus.OK),
+        ("ticket-bank", ResultStatus.OK),
+    ]
+
+
+async def test_a_cancelled_lookup_cancels_every_request_and_leaves_no_task(
+    router: respx.MockRouter, person: Party, case: Case
+) -> None:
+    started: list[str] = []
+    cancelled: list[str] = []
+    all_waiting = asyncio.Event()
+
+    def hanging(name: str) -> Any:
+        async def hang(request: httpx.Request) -> httpx.Response:
+            started.append(name)
+            if len(started) == 4:
+                all_waiting.set()
+            try:
+                await asyncio.Event().wait()
+            except asyncio.CancelledError:
+                cancelled.append(name)
+                raise
+            raise AssertionError("unreachable")
+
+        return hang
+
+    for name, path in [
+        ("registry", REGISTRY_PATH),
+        ("fund", FUND_PATH),
+        ("bank", BANK_PATH),
+        ("ticket-bank", TICKET_PATH),
+    ]:
+        router.post(path).mock(side_effect=hanging(name))
+
+    async with Dispatcher(samples.settings()) as dispatcher:
+        lookup = asyncio.create_task(dispatcher.lookup(person, case))
+        await all_waiting.wait()
+        lookup.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await lookup
+
+        assert sorted(cancelled) == sorted(started) == ["bank", "fund", "registry", "ticket-bank"]
+        assert asyncio.all_tasks() == {asyncio.current_task()}  # none left running
+        for route in dispatcher._routes:  # every slot given back
+            assert free_slots(route.gate) == route.settings.concurrency, route.settings.id
+
+
+def free_slots(gate: Gate) -> int:
+    taken = 0
+    while gate.enter_now():
+        taken += 1
+    for _ in range(taken):
+        gate.leave()
+    return taken
 
 
 async def test_an_adapter_bug_is_contained(

@@ -12,14 +12,23 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Iterable,
+    Mapping,
+    Sequence,
+)
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
 from uuid import uuid4
 
 import httpx
@@ -255,19 +264,24 @@ class Dispatcher:
         lookup_id = uuid4().hex
         started_at = self._clock()
         deadline = asyncio.get_running_loop().time() + self.settings.lookup.deadline
-        asks = []  # a loop, not a generator expression: no closure per lookup
+        results: list[InstitutionResult | None] = []
+        asks = []  # (its place in results, the ask not yet awaited)
         for route in self._routes:
             request = InquiryRequest(party, case, f"{lookup_id}-{route.settings.id}")
-            asks.append(self._ask(route, request, deadline))
-        # Inquiries may be sent twice (never control actions): set once, for the tasks that
-        # gather starts here and that inherit it.
+            exchange = _Exchange(route, self._clock())
+            skipped = self._skipped(exchange, request)
+            if skipped is None:
+                asks.append((len(results), self._ask(exchange, request, deadline)))
+            results.append(skipped)
+        # Inquiries may be sent twice (never control actions): set once, for the tasks
+        # started here (they inherit it) and the ask awaited here.
         with idempotent():
-            results = await asyncio.gather(*asks)
+            answered = await _together(asks, results)
         report = build_report(
             lookup_id=lookup_id,
             party=party,
             case=case,
-            results=results,
+            results=answered,
             started_at=started_at,
             finished_at=self._clock(),
             reference=reference,
@@ -322,8 +336,10 @@ class Dispatcher:
             request = InquiryRequest(
                 report.party, report.case, f"{report.lookup_id}-{route.settings.id}"
             )
-            fresh = await self._ask(
-                route, request, deadline, ticket=result.ticket, requested_at=result.started_at
+            # The institution's deadline runs from the original request: its time is kept.
+            exchange = _Exchange(route, result.started_at)
+            fresh = self._skipped(exchange, request) or await self._ask(
+                exchange, request, deadline, result.ticket
             )
             if self.store is not None and fresh.status is not ResultStatus.PENDING:
                 await asyncio.to_thread(
@@ -469,18 +485,11 @@ class Dispatcher:
 
     # --- one institution -------------------------------------------------------------------
 
-    async def _ask(
-        self,
-        route: _Route,
-        request: InquiryRequest,
-        deadline: float,
-        *,
-        ticket: str | None = None,
-        requested_at: datetime | None = None,
-    ) -> InstitutionResult:
+    def _skipped(self, exchange: _Exchange, request: InquiryRequest) -> InstitutionResult | None:
+        """The result of an institution not asked (it holds nothing of such a party, or its
+        circuit is open), or None: ask it."""
+        route = exchange.route
         settings = route.settings
-        # A refresh keeps the original request time: the institution's deadline runs from it.
-        exchange = _Exchange(route, requested_at or self._clock())
         if not route.adapter.serves(request.party):
             return self._result(
                 exchange,
@@ -502,6 +511,16 @@ class Dispatcher:
                     retryable=True,
                 ),
             )
+        return None
+
+    async def _ask(
+        self,
+        exchange: _Exchange,
+        request: InquiryRequest,
+        deadline: float,
+        ticket: str | None = None,
+    ) -> InstitutionResult:
+        """Ask one institution (:meth:`_skipped` said to), and tell its circuit breaker."""
         answered = await self._answer(exchange, request, deadline, ticket)
         # Only failures that say the institution is down or overloaded open the circuit.
         down = answered.status is ResultStatus.TIMEOUT or (
@@ -509,7 +528,7 @@ class Dispatcher:
             and answered.error is not None
             and answered.error.retryable
         )
-        route.breaker.record(ok=not down, now=asyncio.get_running_loop().time())
+        exchange.route.breaker.record(ok=not down, now=exchange.loop.time())
         return answered
 
     def _result(
@@ -751,6 +770,33 @@ def _aware_clock(clock: Callable[[], datetime]) -> Callable[[], datetime]:
         return moment.astimezone(UTC)
 
     return checked
+
+
+async def _together(
+    asks: Sequence[tuple[int, Coroutine[Any, Any, InstitutionResult]]],
+    results: list[InstitutionResult | None],
+) -> list[InstitutionResult]:
+    """Await every ask at once, each result into its empty place in ``results``; return
+    ``results``, now full.
+
+    The last ask runs in the calling task and the others in tasks of their own: one task
+    fewer per lookup than ``asyncio.gather``. If one fails or the caller is cancelled, the
+    others are cancelled and waited for, as ``gather`` would.
+    """
+    if not asks:
+        return cast("list[InstitutionResult]", results)
+    *others, (last_index, last) = asks
+    started = [(index, asyncio.ensure_future(ask)) for index, ask in others]
+    try:
+        results[last_index] = await last
+        for index, task in started:
+            results[index] = await task
+    except BaseException:
+        for _, task in started:
+            task.cancel()
+        await asyncio.gather(*(task for _, task in started), return_exceptions=True)
+        raise
+    return cast("list[InstitutionResult]", results)  # every None was an ask's place
 
 
 def _answered(status: ResultStatus) -> bool:
