@@ -29,7 +29,7 @@ __all__ = ["AiohttpTransport"]
 _HTTP_11 = b"HTTP/1.1"
 _URL_MEMORY = 64  # URL objects remembered per transport: adapters use a handful of paths
 #: headers aiohttp adds on its own when a request lacks them (lower case, as compared)
-_AUTO_HEADERS = frozenset({b"accept", b"accept-encoding", b"user-agent"})
+_AUTO_HEADERS = ("accept", "accept-encoding", "user-agent")
 
 
 def _mapped(error: Exception, *, reading: bool) -> httpx.TransportError | None:
@@ -152,11 +152,11 @@ class AiohttpTransport(_BaseAiohttpTransport):
         encoding = request.headers.encoding
         headers: dict[str, str] | list[tuple[str, str]]
         headers = {name.decode(encoding): value.decode(encoding) for _, name, value in fields}
-        if len(headers) < len(fields):
-            headers = [(name.decode(encoding), value.decode(encoding)) for _, name, value in fields]
         # What httpx sends is what goes out: aiohttp must not add a header httpx left out.
         # Asked only when one is missing, as skipping costs aiohttp two header copies.
-        missing = [name.decode() for name in _AUTO_HEADERS.difference(f[1] for f in fields)]
+        missing = [name for name in _AUTO_HEADERS if name not in headers]
+        if len(headers) < len(fields):
+            headers = [(name.decode(encoding), value.decode(encoding)) for _, name, value in fields]
         try:
             sending = session.request(
                 request.method,

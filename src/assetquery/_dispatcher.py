@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
+from typing import TYPE_CHECKING, Any, NoReturn, Self, TypeVar, cast
 from uuid import uuid4
 
 import httpx
@@ -258,7 +258,9 @@ class Dispatcher:
         Raises :class:`RefusedRequest` (recorded in the audit trail) when the case or the
         operator does not allow the inquiry.
         """
-        await self._authorize(party, case)
+        reason = self._refusal(party, case)
+        if reason is not None:
+            await self._refuse(party, case, reason)
         if self._stack is None:
             raise RuntimeError("open the Dispatcher first: `async with Dispatcher...() as d:`")
         lookup_id = uuid4().hex
@@ -305,12 +307,15 @@ class Dispatcher:
             )
         return report
 
-    async def _authorize(self, party: Party, case: Case) -> None:
+    def _refusal(self, party: Party, case: Case) -> str | None:
+        """Why the inquiry is not allowed, or None. (Checked without a coroutine: nearly
+        every lookup is allowed.)"""
         if not isinstance(party, Party) or not isinstance(case, Case):
             raise RefusedRequest("a lookup needs a Party and a Case")
-        reason = refusal(case, self.settings.access)
-        if reason is None:
-            return
+        return refusal(case, self.settings.access)
+
+    async def _refuse(self, party: Party, case: Case, reason: str) -> NoReturn:
+        """Record the refusal in the audit trail (with a store), and raise it."""
         if self.store is not None:
             event = AuditEvent(
                 event="inquiry.refused",
