@@ -93,8 +93,17 @@ def count(side: str, size: int, config: Path) -> int:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sizes", type=int, nargs=2, default=(200, 1000), metavar=("N1", "N2"))
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.instructions", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument(
+        "--sizes",
+        type=int,
+        nargs=2,
+        default=(200, 1000),
+        metavar=("N1", "N2"),
+        help="the two batch sizes whose difference is counted [default: 200 1000]",
+    )
     parser.add_argument(
         "--child", nargs=3, metavar=("SIDE", "SIZE", "CONFIG"), help=argparse.SUPPRESS
     )

@@ -595,8 +595,8 @@ class Dispatcher:
         adapter = route.adapter
         client = route.client
         assert client is not None
-        # Runs in a task started inside idempotent() (lookup, refresh): inquiries and polls
-        # may be sent twice, as a stale pooled connection is retried at once.
+        # Runs inside lookup's or refresh's idempotent(): inquiries and polls may be sent
+        # twice, as a stale pooled connection is retried at once.
         try:
             if ticket is None:
                 inquire = partial(adapter.inquire, client, request)
@@ -785,8 +785,10 @@ async def _together(
     ``results``, now full.
 
     The last ask runs in the calling task and the others in tasks of their own: one task
-    fewer per lookup than ``asyncio.gather``. If one fails or the caller is cancelled, the
-    others are cancelled and waited for, as ``gather`` would.
+    fewer per lookup than ``asyncio.gather``. If the caller is cancelled, the others are
+    cancelled and waited for, as with ``gather``; if an ask raises (``_ask`` turns every
+    failure into a result, so only a bug would), the others are cancelled too, where
+    ``gather`` would leave them running.
     """
     if not asks:
         return cast("list[InstitutionResult]", results)
