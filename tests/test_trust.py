@@ -304,6 +304,41 @@ async def test_the_circuit_opens_after_repeated_failures_and_half_opens(
         )
 
 
+@pytest.mark.looptime
+async def test_a_cancelled_trial_request_lets_the_next_one_try(
+    router: respx.MockRouter, person: Party, case: Case
+) -> None:
+    # The half-open circuit's one trial request was cancelled (a batch stopped, an outer
+    # timeout): it told nothing, so the next lookup must be allowed to try, not be
+    # refused for as long as the dispatcher lives.
+    answer_all(router, person)
+    bank = router.post(BANK_PATH)
+    bank.mock(side_effect=httpx.ConnectError("refused"))
+    settings = samples.settings(retry={"attempts": 1}, breaker={"failures": 1, "cool_down": 60})
+    async with Dispatcher(settings) as dispatcher:
+        assert (await dispatcher.lookup(person, case)).result_for("bank").status is (
+            ResultStatus.FAILED
+        )
+        await asyncio.sleep(61)
+        trial_sent = asyncio.Event()
+
+        async def hang(request: httpx.Request) -> httpx.Response:
+            trial_sent.set()
+            await asyncio.Event().wait()
+            raise AssertionError("unreachable")
+
+        bank.mock(side_effect=hang)
+        lookup = asyncio.ensure_future(dispatcher.lookup(person, case))
+        await trial_sent.wait()
+        lookup.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await lookup
+
+        bank.mock(side_effect=None).respond(200, json=samples.bank_json())
+        after = (await dispatcher.lookup(person, case)).result_for("bank")
+        assert after.status is ResultStatus.OK
+
+
 async def test_an_oversized_answer_is_refused(person: Party, case: Case) -> None:
     def bank(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, content=b'{"pad": "' + b"x" * 5000 + b'"}')

@@ -258,6 +258,13 @@ class Dispatcher:
         Raises :class:`RefusedRequest` (recorded in the audit trail) when the case or the
         operator does not allow the inquiry.
         """
+        return await self._lookup(party, case, reference, own_task=False)
+
+    async def _lookup(
+        self, party: Party, case: Case, reference: str | None, *, own_task: bool
+    ) -> LookupReport:
+        """:meth:`lookup`; ``own_task`` says it runs in a task of the dispatcher's own (one
+        of :meth:`lookup_many`'s), where it may ask an institution itself."""
         reason = self._refusal(party, case)
         if reason is not None:
             await self._refuse(party, case, reason)
@@ -266,19 +273,23 @@ class Dispatcher:
         lookup_id = uuid4().hex
         started_at = self._clock()
         deadline = asyncio.get_running_loop().time() + self.settings.lookup.deadline
+        # Loops, not comprehensions (closures would make this function's variables cells).
+        # Which institutions cannot concern the party is decided before any is asked.
+        exchanges = []
         results: list[InstitutionResult | None] = []
-        asks = []  # (its place in results, the ask not yet awaited)
         for route in self._routes:
-            request = InquiryRequest(party, case, f"{lookup_id}-{route.settings.id}")
             exchange = _Exchange(route, self._clock())
-            skipped = self._skipped(exchange, request)
-            if skipped is None:
-                asks.append((len(results), self._ask(exchange, request, deadline)))
-            results.append(skipped)
+            exchanges.append(exchange)
+            results.append(self._not_applicable(exchange, party))
+        asks = []  # (its place in results, the ask not yet awaited)
+        for place, exchange in enumerate(exchanges):
+            if results[place] is None:
+                request = InquiryRequest(party, case, f"{lookup_id}-{exchange.route.settings.id}")
+                asks.append((place, self._ask(exchange, request, deadline)))
         # Inquiries may be sent twice (never control actions): set once, for the tasks
-        # started here (they inherit it) and the ask awaited here.
+        # started here (they inherit it) and an ask awaited here.
         with idempotent():
-            answered = await _together(asks, results)
+            answered = await _together(asks, results, here=own_task)
         report = build_report(
             lookup_id=lookup_id,
             party=party,
@@ -343,9 +354,7 @@ class Dispatcher:
             )
             # The institution's deadline runs from the original request: its time is kept.
             exchange = _Exchange(route, result.started_at)
-            fresh = self._skipped(exchange, request) or await self._ask(
-                exchange, request, deadline, result.ticket
-            )
+            fresh = await self._ask(exchange, request, deadline, result.ticket)
             if self.store is not None and fresh.status is not ResultStatus.PENDING:
                 await asyncio.to_thread(
                     self.store.clocks.close,
@@ -400,7 +409,7 @@ class Dispatcher:
                         break
                     request = item if isinstance(item, LookupRequest) else LookupRequest(*item)
                     task = asyncio.create_task(
-                        self.lookup(request.party, request.case, reference=request.reference)
+                        self._lookup(request.party, request.case, request.reference, own_task=True)
                     )
                     running.add(task)
                     task.add_done_callback(finished.put_nowait)
@@ -490,33 +499,21 @@ class Dispatcher:
 
     # --- one institution -------------------------------------------------------------------
 
-    def _skipped(self, exchange: _Exchange, request: InquiryRequest) -> InstitutionResult | None:
-        """The result of an institution not asked (it holds nothing of such a party, or its
-        circuit is open), or None: ask it."""
+    def _not_applicable(self, exchange: _Exchange, party: Party) -> InstitutionResult | None:
+        """The result of an institution that holds nothing of such a party (a fund centre
+        and a company), made without a request or a coroutine; None if it may hold some."""
         route = exchange.route
-        settings = route.settings
-        if not route.adapter.serves(request.party):
-            return self._result(
-                exchange,
-                ResultStatus.SKIPPED,
-                error=ErrorInfo(
-                    code=NOT_APPLICABLE,
-                    message=f"{settings.name} holds no assets of a {request.party.kind.value}",
-                    retryable=False,
-                ),
-            )
-        if not route.breaker.allow(exchange.started):
-            return self._result(
-                exchange,
-                ResultStatus.SKIPPED,
-                error=ErrorInfo(
-                    code="circuit_open",
-                    message=f"{settings.name} failed {route.breaker.failures} times in a row; "
-                    f"not asked again for {route.breaker.retry_in(exchange.started):.0f} s",
-                    retryable=True,
-                ),
-            )
-        return None
+        if route.adapter.serves(party):
+            return None
+        return self._result(
+            exchange,
+            ResultStatus.SKIPPED,
+            error=ErrorInfo(
+                code=NOT_APPLICABLE,
+                message=f"{route.settings.name} holds no assets of a {party.kind.value}",
+                retryable=False,
+            ),
+        )
 
     async def _ask(
         self,
@@ -525,15 +522,35 @@ class Dispatcher:
         deadline: float,
         ticket: str | None = None,
     ) -> InstitutionResult:
-        """Ask one institution (:meth:`_skipped` said to), and tell its circuit breaker."""
-        answered = await self._answer(exchange, request, deadline, ticket)
+        """Ask one institution, unless its circuit is open, and tell its circuit breaker."""
+        breaker = exchange.route.breaker
+        probing = breaker.probing
+        if not breaker.allow(exchange.started):
+            settings = exchange.route.settings
+            return self._result(
+                exchange,
+                ResultStatus.SKIPPED,
+                error=ErrorInfo(
+                    code="circuit_open",
+                    message=f"{settings.name} failed {breaker.failures} times in a row; "
+                    f"not asked again for {breaker.retry_in(exchange.started):.0f} s",
+                    retryable=True,
+                ),
+            )
+        trial = breaker.probing and not probing
+        try:
+            answered = await self._answer(exchange, request, deadline, ticket)
+        except BaseException:  # cancelled: no answer either way
+            if trial:
+                breaker.abandon_trial()
+            raise
         # Only failures that say the institution is down or overloaded open the circuit.
         down = answered.status is ResultStatus.TIMEOUT or (
             answered.status is ResultStatus.FAILED
             and answered.error is not None
             and answered.error.retryable
         )
-        exchange.route.breaker.record(ok=not down, now=exchange.loop.time())
+        breaker.record(ok=not down, now=exchange.loop.time())
         return answered
 
     def _result(
@@ -780,29 +797,34 @@ def _aware_clock(clock: Callable[[], datetime]) -> Callable[[], datetime]:
 async def _together(
     asks: Sequence[tuple[int, Coroutine[Any, Any, InstitutionResult]]],
     results: list[InstitutionResult | None],
+    *,
+    here: bool,
 ) -> list[InstitutionResult]:
     """Await every ask at once, each result into its empty place in ``results``; return
-    ``results``, now full.
+    ``results``, now full. Cancellation behaves as with ``asyncio.gather``: it reaches
+    every ask and waits for each, and it is not lost if an ask swallows it.
 
-    The last ask runs in the calling task and the others in tasks of their own: one task
-    fewer per lookup than ``asyncio.gather``. If the caller is cancelled, the others are
-    cancelled and waited for, as with ``gather``; if an ask raises (``_ask`` turns every
-    failure into a result, so only a bug would), the others are cancelled too, where
-    ``gather`` would leave them running.
+    Each ask runs in a task of its own, except with ``here`` the last, which runs in the
+    calling task: one task fewer per lookup. Only for a task the dispatcher made for the
+    lookup, as context variables an ask sets then stay in that task (not the caller's).
     """
-    if not asks:
-        return cast("list[InstitutionResult]", results)
-    *others, (last_index, last) = asks
-    started = [(index, asyncio.ensure_future(ask)) for index, ask in others]
+    task = asyncio.current_task()
+    cancels = task.cancelling() if task is not None else 0
+    last = asks[-1] if here and asks else None
+    started = [(place, asyncio.ensure_future(ask)) for place, ask in (asks[:-1] if here else asks)]
     try:
-        results[last_index] = await last
-        for index, task in started:
-            results[index] = await task
+        if last is not None:
+            results[last[0]] = await last[1]
+        for place, running in started:
+            results[place] = await running
     except BaseException:
-        for _, task in started:
-            task.cancel()
-        await asyncio.gather(*(task for _, task in started), return_exceptions=True)
+        for _, running in started:
+            running.cancel()
+        await asyncio.gather(*(running for _, running in started), return_exceptions=True)
         raise
+    if task is not None and task.cancelling() > cancels:
+        # Cancelled while an ask that swallowed it (an adapter's bug) went on to answer.
+        raise asyncio.CancelledError
     return cast("list[InstitutionResult]", results)  # every None was an ask's place
 
 

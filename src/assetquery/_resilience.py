@@ -168,6 +168,11 @@ class CircuitBreaker:
     def failures(self) -> int:
         return self._failures
 
+    @property
+    def probing(self) -> bool:
+        """Whether the trial request is out (half-open)."""
+        return self._probing
+
     def allow(self, now: float) -> bool:
         """Whether a request may go out now (and, if this is the trial, claim it)."""
         if self._opened_at is None:
@@ -176,6 +181,10 @@ class CircuitBreaker:
             self._probing = True
             return True
         return False
+
+    def abandon_trial(self) -> None:
+        """The trial request was cancelled and told nothing: let the next request be it."""
+        self._probing = False
 
     def retry_in(self, now: float) -> float:
         """Seconds until a trial request will be let through."""
