@@ -478,7 +478,7 @@ async def test_a_sync_racing_a_submission_of_the_same_action_sends_it_once(
     action = store.get(recorded.id)
     store.close()
     assert submitted.state is ActionState.EFFECTIVE and action.state is ActionState.EFFECTIVE
-    assert not any("changed concurrently" in c.reason for c in changes)
+    assert not any("changed concurrently" in c.note for c in changes)
     assert len(at_bank) == 1
     sends = [t for t in action.transitions if t.to_state is ActionState.SUBMITTED]
     assert len(sends) == 1
