@@ -213,29 +213,55 @@ async def test_the_lookup_deadline_bounds_everything(
     assert report.result_for("registry").status is ResultStatus.OK
 
 
+ALL_PATHS = {
+    "registry": REGISTRY_PATH,
+    "fund": FUND_PATH,
+    "bank": BANK_PATH,
+    "ticket-bank": TICKET_PATH,
+}
+
+
+def one_lookup(dispatcher: Dispatcher, person: Party, case: Case, how: str) -> Any:
+    """A lookup awaited directly, or as lookup_many runs it (asking one institution in the
+    lookup's own task)."""
+    if how == "lookup":
+        return dispatcher.lookup(person, case)
+    return anext(dispatcher.lookup_many([(person, case)]))
+
+
+async def never_answers(request: httpx.Request) -> httpx.Response:
+    await asyncio.Event().wait()
+    raise AssertionError("unreachable")
+
+
 @pytest.mark.looptime
+@pytest.mark.parametrize(
+    ("silent", "how"),
+    [
+        ("bank", "lookup"),
+        # In a batch the last institution is asked in the lookup's own task, the others in
+        # tasks of theirs: the deadline must end that one as it ends the others.
+        ("ticket-bank", "lookup_many"),
+    ],
+)
 async def test_a_deadline_shorter_than_the_timeout_ends_the_first_attempt(
-    router: respx.MockRouter, person: Party, case: Case
+    router: respx.MockRouter, person: Party, case: Case, silent: str, how: str
 ) -> None:
     # The first attempt runs under one timer, the sooner of the two: here the lookup's.
     answer_all(router, person)
-
-    async def never(request: httpx.Request) -> httpx.Response:
-        await asyncio.Event().wait()
-        raise AssertionError("unreachable")
-
-    router.post(BANK_PATH).mock(side_effect=never)
+    router.post(ALL_PATHS[silent]).mock(side_effect=never_answers)
     loop = asyncio.get_running_loop()
     async with Dispatcher(samples.settings(deadline=8, timeout=20)) as dispatcher:
         start = loop.time()
-        report = await dispatcher.lookup(person, case)
+        report = await one_lookup(dispatcher, person, case, how)
         took = loop.time() - start
 
     assert took == pytest.approx(8, abs=0.1)
-    bank = report.result_for("bank")
-    assert bank.status is ResultStatus.TIMEOUT and bank.attempts == 1
-    assert bank.error is not None and bank.error.code == "deadline"
-    assert report.result_for("registry").status is ResultStatus.OK
+    assert [r.institution for r in report.results] == ["registry", "fund", "bank", "ticket-bank"]
+    late = report.result_for(silent)
+    assert late.status is ResultStatus.TIMEOUT and late.attempts == 1
+    assert late.error is not None and late.error.code == "deadline"
+    assert all(r.status is ResultStatus.OK for r in report.results if r is not late)
 
 
 @pytest.mark.looptime
@@ -458,33 +484,6 @@ async def test_housing_fund_is_not_asked_about_an_organization(
     assert report.complete  # nothing to wait for: the fund centre cannot hold such assets
 
 
-@pytest.mark.looptime
-async def test_the_institution_asked_last_keeps_the_deadline_too(
-    router: respx.MockRouter, person: Party, case: Case
-) -> None:
-    # In a batch a lookup asks its last institution in its own task, the others in tasks
-    # of theirs: the deadline must end that one as it ends the others.
-    answer_all(router, person)
-
-    async def never(request: httpx.Request) -> httpx.Response:
-        await asyncio.Event().wait()
-        raise AssertionError("unreachable")
-
-    router.post(TICKET_PATH).mock(side_effect=never)
-    loop = asyncio.get_running_loop()
-    async with Dispatcher(samples.settings(deadline=8, timeout=20)) as dispatcher:
-        start = loop.time()
-        report = await anext(dispatcher.lookup_many([(person, case)]))
-        took = loop.time() - start
-
-    assert took == pytest.approx(8, abs=0.1)
-    assert [r.institution for r in report.results] == ["registry", "fund", "bank", "ticket-bank"]
-    late = report.result_for("ticket-bank")
-    assert late.status is ResultStatus.TIMEOUT
-    assert late.error is not None and late.error.code == "deadline"
-    assert [r.status for r in report.results[:3]] == [ResultStatus.OK] * 3
-
-
 async def test_results_keep_the_institutions_order_around_one_not_asked(
     router: respx.MockRouter, organization: Party, case: Case
 ) -> None:
@@ -498,22 +497,6 @@ async def test_results_keep_the_institutions_order_around_one_not_asked(
         ("bank", ResultStatus.OK),
         ("ticket-bank", ResultStatus.OK),
     ]
-
-
-ALL_PATHS = {
-    "registry": REGISTRY_PATH,
-    "fund": FUND_PATH,
-    "bank": BANK_PATH,
-    "ticket-bank": TICKET_PATH,
-}
-
-
-def one_lookup(dispatcher: Dispatcher, person: Party, case: Case, how: str) -> Any:
-    """A lookup awaited directly, or as lookup_many runs it (asking one institution in the
-    lookup's own task)."""
-    if how == "lookup":
-        return dispatcher.lookup(person, case)
-    return anext(dispatcher.lookup_many([(person, case)]))
 
 
 @pytest.mark.parametrize("how", ["lookup", "lookup_many"])
