@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterator
 
 import pytest
+import structlog
 
 from assetquery import Case, Dispatcher, LookupRequest, Party, configure_logging
 from assetquery._logging import get_logger, mask_personal_data
@@ -42,6 +43,22 @@ def test_processor_masks_keys_and_numbers_in_text() -> None:
     assert masked["name"] == "张**"
     assert masked["nested"]["address"].startswith("甘肃省兰州市")
     assert "示例路" not in masked["nested"]["address"]
+
+
+def test_a_logger_is_bound_once_and_follows_the_level_set_later(
+    captured: io.StringIO,
+) -> None:
+    # Not a lazy proxy, which would assemble a new logger on every attribute read...
+    logger = get_logger("assetquery.test")
+    assert isinstance(logger, structlog.stdlib.BoundLogger)
+    # ...and still asking the standard library logger, so levels set later apply.
+    logging.getLogger("assetquery").setLevel(logging.ERROR)
+    assert not logger.isEnabledFor(logging.INFO)
+    logger.info("hidden")
+    logging.getLogger("assetquery").setLevel(logging.DEBUG)
+    assert logger.isEnabledFor(logging.INFO)
+    logger.info("shown")
+    assert "shown" in captured.getvalue() and "hidden" not in captured.getvalue()
 
 
 def test_a_careless_log_call_is_still_masked(captured: io.StringIO) -> None:

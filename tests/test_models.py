@@ -181,3 +181,27 @@ def test_a_model_assembled_without_validation_needs_every_field_and_no_other() -
         assembled(KindTotal, {"count": 2, "value": None})
     with pytest.raises(TypeError, match=r"unknown fields \['total'\]"):
         assembled(KindTotal, {"count": 2, "value": None, "available": None, "total": 1})
+
+
+def test_assembled_models_share_their_fields_set_and_copies_do_not_change_it() -> None:
+    from pydantic import BaseModel
+
+    from assetquery._assembled import assembled
+    from assetquery._models import KindTotal
+
+    first = assembled(KindTotal, {"count": 1, "value": Money(1), "available": None})
+    second = assembled(KindTotal, {"count": 2, "value": Money(2), "available": None})
+    assert first.model_fields_set is second.model_fields_set  # one set per class
+    copied = first.model_copy(update={"count": 3})
+    assert copied.count == 3 and copied.model_fields_set == {"count", "value", "available"}
+    assert copied.model_fields_set is not first.model_fields_set
+    with pytest.raises(ValidationError):  # frozen: nothing adds to the shared set
+        first.count = 4  # type: ignore[misc]
+    assert first.model_fields_set == {"count", "value", "available"}
+    assert (first.count, second.count) == (1, 2)
+
+    class Open(BaseModel):  # not frozen: its models could change the shared set
+        count: int
+
+    with pytest.raises(TypeError, match="not frozen"):
+        assembled(Open, {"count": 1})

@@ -148,15 +148,24 @@ class AiohttpTransport(_BaseAiohttpTransport):
             body = await request.aread()
         # As Headers.multi_items() has them (lower-case names), with the encoding asked once;
         # in a dict of strings unless a name repeats: the collector never tracks that dict.
+        # (Loops, not comprehensions: a comprehension would make ``encoding`` and
+        # ``headers`` cells, kept for as long as the answer is awaited.)
         fields = fields_of(request.headers)
         encoding = request.headers.encoding
-        headers: dict[str, str] | list[tuple[str, str]]
-        headers = {name.decode(encoding): value.decode(encoding) for _, name, value in fields}
+        named: dict[str, str] = {}
+        for _, name, value in fields:
+            named[name.decode(encoding)] = value.decode(encoding)
         # What httpx sends is what goes out: aiohttp must not add a header httpx left out.
         # Asked only when one is missing, as skipping costs aiohttp two header copies.
-        missing = [name for name in _AUTO_HEADERS if name not in headers]
-        if len(headers) < len(fields):
-            headers = [(name.decode(encoding), value.decode(encoding)) for _, name, value in fields]
+        missing: list[str] = []
+        for auto in _AUTO_HEADERS:
+            if auto not in named:
+                missing.append(auto)
+        headers: dict[str, str] | list[tuple[str, str]] = named
+        if len(named) < len(fields):  # a repeated name: every field, in order
+            headers = []
+            for _, name, value in fields:
+                headers.append((name.decode(encoding), value.decode(encoding)))
         try:
             sending = session.request(
                 request.method,
@@ -168,7 +177,7 @@ class AiohttpTransport(_BaseAiohttpTransport):
                 timeout=self._timeout(request),
                 server_hostname=request.extensions.get("sni_hostname"),
             )
-            del headers  # aiohttp copies them: not held here while the answer is awaited
+            del headers, named  # aiohttp copies them: not held while the answer is awaited
             response = await sending
         except Exception as error:
             mapped = _mapped(error, reading=False)

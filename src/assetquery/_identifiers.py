@@ -151,6 +151,7 @@ def validate_uscc(value: str, *, field: str = "id_number") -> str:
 _TO_SIMPLIFIED = str.maketrans(
     {"執": "执", "號": "号", "異": "异", "監": "监", "復": "复", "協": "协", "財": "财"}
 )
+_WHITESPACE = re.compile(r"\s+")
 _OPEN_BRACKETS = "(（〔[［【"
 _CLOSE_BRACKETS = ")）〕]］】"
 _CASE_NUMBER = re.compile(
@@ -186,7 +187,7 @@ class CaseNumber:
 
 def parse_case_number(value: str, *, field: str = "case_number") -> CaseNumber:
     """Parse a case number; brackets may be full- or half-width, 执 may be traditional."""
-    text = re.sub(r"\s+", "", value).translate(_TO_SIMPLIFIED)
+    text = _WHITESPACE.sub("", value).translate(_TO_SIMPLIFIED)
     if not text:
         raise InvalidInput(field, "is empty; expected a case number like （2024）甘0191执1234号")
     match = _CASE_NUMBER.fullmatch(text)

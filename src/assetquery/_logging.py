@@ -77,12 +77,17 @@ _PROCESSORS: list[structlog.typing.Processor] = [
 
 
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:
-    """An assetquery logger: masked, JSON-rendered, delivered to ``logging.getLogger(name)``."""
+    """An assetquery logger: masked, JSON-rendered, delivered to ``logging.getLogger(name)``.
+
+    Bound at once rather than left a lazy proxy: its processors and the logger it delivers
+    to are fixed here, and a proxy assembles a new bound logger on every attribute read
+    (every ``isEnabledFor``, every event).
+    """
     logger: structlog.stdlib.BoundLogger = structlog.wrap_logger(
         logging.getLogger(name),
         processors=_PROCESSORS,
         wrapper_class=structlog.stdlib.BoundLogger,
-    )
+    ).bind()
     return logger
 
 

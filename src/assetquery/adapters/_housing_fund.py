@@ -248,9 +248,14 @@ class HousingFundAdapter(Adapter):
             received_at=_query_time(body),
         )
         accounts = body.child("data").items("zhxx")
-        return InquiryAnswer.found(
-            tuple(self._account(a, provenance) for a in accounts), reference=reference
-        )
+        return InquiryAnswer.found(self._accounts(accounts, provenance), reference=reference)
+
+    def _accounts(
+        self, accounts: list[JsonFields], provenance: Provenance
+    ) -> tuple[AssetRecord, ...]:
+        # Apart from inquire(): a generator there would hold its variables for the whole
+        # exchange, answer awaited included.
+        return tuple(self._account(a, provenance) for a in accounts)
 
     def _account(self, account: JsonFields, provenance: Provenance) -> AssetRecord:
         balance = account.fen("zhye")

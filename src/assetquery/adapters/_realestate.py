@@ -263,8 +263,14 @@ class RealEstateRegistryAdapter(Adapter):
             reference=reference,
             received_at=received,
         )
-        assets = tuple(self._unit(unit, request, provenance) for unit in units)
-        return InquiryAnswer.found(assets, reference=reference)
+        return InquiryAnswer.found(self._units(units, request, provenance), reference=reference)
+
+    def _units(
+        self, units: list[XmlFields], request: InquiryRequest, provenance: Provenance
+    ) -> tuple[AssetRecord, ...]:
+        # Apart from inquire(): a generator there would hold its variables for the whole
+        # exchange, answer awaited included.
+        return tuple(self._unit(unit, request, provenance) for unit in units)
 
     def _unit(
         self, unit: XmlFields, request: InquiryRequest, provenance: Provenance
