@@ -846,7 +846,7 @@ def test_the_server_turns_nagle_off_and_keeps_deliberate_resets_out_of_its_log()
                 strict=True,
                 raises=AssertionError,
                 reason="BUG upstream (encode/httpcore#1093, httpcore 1.0.9): a request "
-                "cancelled at the wrong moment (the dispatcher's asyncio.timeout) leaves its "
+                "cancelled at the wrong moment (by the dispatcher's timeout) leaves its "
                 "connection in the pool for good; once the pool is full every request waits",
             ),
         ),

@@ -65,6 +65,7 @@ from ._report import build_report
 from ._resilience import CircuitBreaker, Gate, Trace, retrying_for
 from ._sla import SlaPolicy
 from ._time import utc_now
+from ._timeouts import Timeouts
 from ._transport import build_client, idempotent
 from .adapters import (
     Adapter,
@@ -108,10 +109,10 @@ class _Route:
 
     __slots__ = ("adapter", "breaker", "client", "gate", "retrying", "settings")
 
-    def __init__(self, settings: InstitutionSettings, adapter: Adapter) -> None:
+    def __init__(self, settings: InstitutionSettings, adapter: Adapter, timeouts: Timeouts) -> None:
         self.settings = settings
         self.adapter = adapter
-        self.gate = Gate(settings)
+        self.gate = Gate(settings, timeouts)
         self.breaker = CircuitBreaker(settings.breaker)
         self.retrying: AsyncRetrying = retrying_for(settings.retry)
         self.client: httpx.AsyncClient | None = None
@@ -143,10 +144,13 @@ class Dispatcher:
         self.store = store
         #: the deadlines institutions must meet
         self.sla = SlaPolicy.from_settings(settings)
+        #: every request's timeout, and a waiting party's at a gate, on shared timers
+        self._timeouts = Timeouts()
         self._routes = tuple(
             _Route(
                 inst,
                 load_adapter(inst.adapter)(Institution(inst.id, inst.name, inst.options)),
+                self._timeouts,
             )
             for inst in settings.enabled_institutions
         )
@@ -699,15 +703,15 @@ class Dispatcher:
             await gate.enter(deadline)
         ends = asyncio.get_running_loop().time() + settings.timeout
         deadline_first = deadline is not None and deadline <= ends
-        timer = asyncio.timeout_at(deadline if deadline_first else ends)
+        timer = self._timeouts.at(deadline if deadline_first else ends)
         failure: AdapterError
         try:
-            async with timer:
+            with timer:
                 return await call()
         except AdapterError as error:
             failure = error
         except (TimeoutError, httpx.TimeoutException):
-            if deadline_first and timer.expired():
+            if deadline_first and timer.expired:
                 raise TimeoutError from None  # the lookup's deadline, not this attempt's
             failure = InstitutionTimeout(
                 f"{settings.name} did not answer within {settings.timeout:g} s", code="timeout"

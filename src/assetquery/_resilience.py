@@ -24,6 +24,7 @@ from tenacity import (
 
 from ._config import BreakerSettings, InstitutionSettings, RetrySettings
 from ._errors import AdapterError, RetryableAdapterError
+from ._timeouts import Timeouts
 
 __all__ = ["CircuitBreaker", "Gate", "RateLimiter", "Trace", "retrying_for"]
 
@@ -96,10 +97,12 @@ class Gate:
     a slot free; :meth:`enter_now` takes one without a coroutine or a timer.
     """
 
-    __slots__ = ("_free", "_limiter", "_waiting")
+    __slots__ = ("_free", "_limiter", "_timeouts", "_waiting")
 
-    def __init__(self, settings: InstitutionSettings) -> None:
+    def __init__(self, settings: InstitutionSettings, timeouts: Timeouts | None = None) -> None:
         self._free = settings.concurrency
+        #: a waiter's deadline (shared with the requests' when a dispatcher makes the gate)
+        self._timeouts = timeouts if timeouts is not None else Timeouts()
         self._waiting: deque[asyncio.Future[None]] = deque()
         self._limiter = RateLimiter(settings.rate_limit) if settings.rate_limit else None
 
@@ -116,7 +119,7 @@ class Gate:
         time) passes first. Pair with :meth:`leave`."""
         if self.enter_now():
             return
-        async with asyncio.timeout_at(deadline):  # None: no deadline
+        with self._timeouts.at(deadline):  # None: no deadline
             if self._free and not self._waiting:
                 self._free -= 1  # a slot is free, but the rate limit decides when
             else:
