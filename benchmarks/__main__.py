@@ -43,7 +43,7 @@ class Plan:
 DEFAULT: dict[str, Plan] = {
     "a": Plan(1000),
     "b": Plan(500, {"cap": 50, "latency": 0.0}),
-    "c": Plan(200, {"cap": 20, "latency": 0.2}),
+    "c": Plan(200, {"cap": 20, "latency": 0.5}),
     "d": Plan(1000, {"cap": 50, "latency": 0.02}),
     "e": Plan(e_memory.LARGE, {"sizes": (e_memory.SMALL, e_memory.LARGE)}),
     "f": Plan(500, {"batch": 100}),
