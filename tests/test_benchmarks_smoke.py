@@ -68,7 +68,8 @@ def test_each_scenario_runs_and_reports(tmp_path: Path, scenario: str) -> None:
     for comparison in result["comparisons"]:
         assert comparison["ratio"] is not None and comparison["ratio"] > 0
         if comparison["target"] is not None:
-            assert comparison["result"] in ("PASS", "MISS", "(pass)", "(miss)")
+            # --quick sizes are not those the targets are set for: informative only.
+            assert comparison["result"] in ("(pass)", "(miss)")
     sides = {row["side"] for row in result["table"]}
     assert sides == {series["side"] for series in result["series"]}
     if scenario in "abcd":
