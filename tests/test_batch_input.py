@@ -183,3 +183,65 @@ def test_any_bytes_give_rows_or_a_documented_error(
             assert isinstance(parse_row(row, RowDefaults(operator="李")), LookupRequest | Rejection)
     except BatchInputError:
         pass
+
+
+def test_a_row_with_more_cells_than_the_header_is_refused_not_cut(tmp_path: Path) -> None:
+    # An unquoted 150,000.00元 splits in two: read as is, the claim would become 150.
+    path = tmp_path / "parties.csv"
+    path.write_text(
+        HEADER_CN
+        + "张三,110105199003071239,（2024）甘0191执1234号,150,000.00元,李承办\n"
+        + "李四,110105199003071239,（2024）甘0191执1235号\n"
+        + GOOD,
+        encoding="gbk",
+    )
+    extra, short, good = parsed(path)
+    assert isinstance(extra, Rejection) and (extra.line, extra.field) == (2, "row")
+    assert "has 6 cells but the header has 5" in extra.reason
+    assert '"150,000.00"' in extra.reason  # says what to do: quote the cell
+    assert isinstance(short, Rejection) and short.line == 3
+    assert "has 3 cells" in short.reason
+    assert isinstance(good, LookupRequest) and good.case.claim == Money("150000")
+
+
+@pytest.mark.parametrize(
+    ("written", "amount"),
+    [
+        ("150000", "150000"),
+        ("150,000.00", "150000"),
+        ("150000元", "150000"),
+        ("￥150,000.50元", "150000.50"),
+        ("15万", "150000"),
+        ("15.5万元", "155000"),
+        ("1.2亿", "120000000"),
+        ("1,234,567.89", "1234567.89"),
+    ],
+)
+def test_claims_as_clerks_write_them(written: str, amount: str) -> None:
+    from assetquery._batch_input import RawRow
+
+    fields = {
+        "name": "张三",
+        "id_number": "110105199003071239",
+        "case_number": "（2024）甘0191执1234号",
+        "operator": "李承办",
+        "claim_amount": written,
+    }
+    request = parse_row(RawRow(2, fields), RowDefaults())
+    assert isinstance(request, LookupRequest) and request.case.claim == Money(amount)
+
+
+@pytest.mark.parametrize("written", ["150,00", "15万万", "1,5000", "-5", "about 10", "10元5"])
+def test_claims_that_could_be_misread_are_refused(written: str) -> None:
+    from assetquery._batch_input import RawRow
+
+    fields = {
+        "name": "张三",
+        "id_number": "110105199003071239",
+        "case_number": "（2024）甘0191执1234号",
+        "operator": "李承办",
+        "claim_amount": written,
+    }
+    rejection = parse_row(RawRow(2, fields), RowDefaults())
+    assert isinstance(rejection, Rejection) and rejection.field == "claim_amount"
+    assert "15万" in rejection.reason  # shows the shapes it does read

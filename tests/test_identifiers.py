@@ -78,7 +78,7 @@ class TestResidentId:
 
     @given(
         st.from_regex(
-            r"[1-6][0-9]{5}(19[5-9][0-9]|200[0-9])(0[1-9]|1[0-2])(0[1-9]|1[0-9]|2[0-8])[0-9]{3}",
+            r"(1[1-5]|2[1-3]|3[1-7]|4[1-6]|5[0-4]|6[1-5])[0-9]{4}(19[5-9][0-9]|200[0-9])(0[1-9]|1[0-2])(0[1-9]|1[0-9]|2[0-8])[0-9]{3}",
             fullmatch=True,
         )
     )
@@ -111,9 +111,15 @@ class TestCreditCode:
         with pytest.raises(InvalidInput, match="check character"):
             validate_uscc(wrong)
 
-    @given(st.text(alphabet=string.digits + "ABCDEFGHJKLMNPQRTUWXY", min_size=17, max_size=17))
-    def test_computed_check_character_always_validates(self, body: str) -> None:
-        code = credit_code(body)
+    @given(
+        st.text(alphabet=string.digits + "ABCDEFGHJKLMNPQRTUWXY", min_size=1, max_size=1),
+        st.text(alphabet=string.digits, min_size=7, max_size=7),
+        st.text(alphabet=string.digits + "ABCDEFGHJKLMNPQRTUWXY", min_size=9, max_size=9),
+    )
+    def test_computed_check_character_always_validates(
+        self, authority: str, category_and_division: str, organization: str
+    ) -> None:
+        code = credit_code(authority + category_and_division + organization)
         assert validate_uscc(code) == code
 
 
@@ -212,3 +218,21 @@ class TestMasking:
         assert mask_text("HTTP 503 after 3 attempts on 2026-11-26") == (
             "HTTP 503 after 3 attempts on 2026-11-26"
         )
+
+
+def test_uscc_category_and_division_code_must_be_digits() -> None:
+    # Check character right, but positions 3-8 (the division code) are letters.
+    with pytest.raises(InvalidInput, match="positions 2-8"):
+        validate_uscc("91ABCDEF600037341K")
+    with pytest.raises(InvalidInput, match="positions 2-8"):
+        validate_uscc(credit_code("9A1100007109288" + "31"))
+    # A letter as registration authority (position 1) stays allowed.
+    letter_first = credit_code("N2110000MA0000010")
+    assert validate_uscc(letter_first) == letter_first
+
+
+def test_resident_id_with_no_such_province_is_refused() -> None:
+    with pytest.raises(InvalidInput, match="no province code"):
+        validate_resident_id(resident_id("99010519491231002"))
+    # An unknown county inside a real province is information, not a reason to refuse.
+    assert validate_resident_id(resident_id("11999919491231002")).startswith("119999")

@@ -180,7 +180,10 @@ def _read_csv(path: Path) -> Iterator[RawRow]:
                 raise BatchInputError(f"{path}: the file is empty")
             columns = _columns(headers, path)
             for values in reader:
-                yield RawRow(reader.line_num, _cells(columns, values))
+                if len(values) != len(headers) and any(v.strip() for v in values):
+                    yield RawRow(reader.line_num, {"\0error": _cell_count(values, headers)})
+                else:
+                    yield RawRow(reader.line_num, _cells(columns, values))
         except UnicodeDecodeError:
             raise BatchInputError(
                 f"{path}: near line {reader.line_num + 1} the text is not valid {encoding} "
@@ -189,6 +192,19 @@ def _read_csv(path: Path) -> Iterator[RawRow]:
             ) from None
         except csv.Error as exc:
             raise BatchInputError(f"{path}: line {reader.line_num}: {exc}") from None
+
+
+def _cell_count(values: list[str], headers: list[str]) -> str:
+    """Why a row with the wrong number of cells is refused rather than read.
+
+    An unquoted comma inside a cell (``150,000.00``) splits it in two and shifts or drops
+    what follows: reading such a row would misread the claim, the ceiling every control obeys.
+    """
+    return (
+        f"has {len(values)} cells but the header has {len(headers)}; a cell that contains a "
+        'comma (such as an amount written 150,000.00) must be quoted ("150,000.00"), or save '
+        "the sheet again from Excel as CSV"
+    )
 
 
 # --- XLSX ---------------------------------------------------------------------------------
@@ -299,14 +315,27 @@ def count_rows(path: Path) -> int:
 # --- one row → one request ----------------------------------------------------------------
 
 
+# How clerks write amounts: 150000, 150,000.00, ¥150,000.00, 150000元, 15万, 15万元, 1.5亿.
+_CLAIM_SHAPE = re.compile(
+    r"(?:¥|CNY|RMB)?(?P<number>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
+    r"(?P<unit>万|亿)?(?:元|CNY|RMB)?"
+)
+_CLAIM_UNITS = {None: Decimal(1), "万": Decimal(10_000), "亿": Decimal(100_000_000)}
+
+
 def _claim(text: str) -> Decimal | None:
-    cleaned = unicodedata.normalize("NFKC", text).strip()
-    for noise in (",", "¥", "￥", "元", "CNY", "RMB", " "):
-        cleaned = cleaned.replace(noise, "")
+    cleaned = re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).upper()
     if not cleaned:
         return None
+    shape = _CLAIM_SHAPE.fullmatch(cleaned)
+    if shape is None:
+        raise InvalidInput(
+            "claim_amount",
+            f"{text!r} is not an amount of money; write it as 150000, 150,000.00, 150000元 "
+            "or 15万",
+        )
     try:
-        amount = Decimal(cleaned)
+        amount = Decimal(shape["number"].replace(",", "")) * _CLAIM_UNITS[shape["unit"]]
     except InvalidOperation:
         raise InvalidInput("claim_amount", f"{text!r} is not an amount of money") from None
     if not amount.is_finite() or amount < 0:

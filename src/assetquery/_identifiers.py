@@ -56,6 +56,15 @@ def compact(value: str) -> str:
 
 _RESIDENT_ID_SHAPE = re.compile(r"\d{17}[\dX]")
 
+# GB/T 2260's province-level codes, which change far more rarely than county codes (the last
+# new one, Chongqing's 50, dates from 1997); 71 is Taiwan's, and 81, 82 and 83 open the
+# residence-permit numbers of Hong Kong, Macao and Taiwan residents. Only the county part
+# stays information (see the module docstring).
+_PROVINCE_CODES = frozenset(
+    "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 "
+    "50 51 52 53 54 61 62 63 64 65 71 81 82 83".split()
+)
+
 
 def validate_resident_id(value: str, *, field: str = "id_number") -> str:
     """Return the compact 18-character resident ID or raise :class:`InvalidInput`.
@@ -75,6 +84,12 @@ def validate_resident_id(value: str, *, field: str = "id_number") -> str:
     if not _RESIDENT_ID_SHAPE.fullmatch(number):
         raise InvalidInput(
             field, "must be 17 digits followed by a digit or X; found other characters"
+        )
+    if number[:2] not in _PROVINCE_CODES:
+        raise InvalidInput(
+            field,
+            f"starts with {number[:2]}, which is no province code of GB/T 2260; the first two "
+            "digits name the province (11 Beijing … 65 Xinjiang, 81–83 for residence permits)",
         )
     _birth_date(number, field)
     expected = _ric.calc_check_digit(number)
@@ -136,6 +151,14 @@ def validate_uscc(value: str, *, field: str = "id_number") -> str:
             field,
             f"contains {''.join(bad)!r}; a unified social credit code uses digits and capital "
             "letters other than I, O, S, V, Z",
+        )
+    # GB 32100: position 1 is the registration authority (a letter is allowed), position 2 the
+    # organization category and 3-8 the administrative division code, both digits only.
+    if not code[1:8].isdigit():
+        raise InvalidInput(
+            field,
+            f"has {code[1:8]!r} in positions 2-8; the organization category (position 2) and "
+            "the administrative division code (positions 3-8) are digits",
         )
     expected = _uscc.calc_check_digit(code[:17])
     if code[-1] != expected:
