@@ -118,7 +118,12 @@ def resident_ids(draw: st.DrawFn) -> str:
 def uscc_codes(draw: st.DrawFn) -> str:
     """An 18-character unified social credit code with a valid check character."""
     alphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-    body = draw(st.text(alphabet, min_size=17, max_size=17))
+    # GB 32100: authority (may be a letter), category and division code (digits), organization.
+    body = (
+        draw(st.text(alphabet, min_size=1, max_size=1))
+        + draw(st.text("0123456789", min_size=7, max_size=7))
+        + draw(st.text(alphabet, min_size=9, max_size=9))
+    )
     return body + uscc.calc_check_digit(body)
 
 

@@ -331,8 +331,7 @@ def _claim(text: str) -> Decimal | None:
     if shape is None:
         raise InvalidInput(
             "claim_amount",
-            f"{text!r} is not an amount of money; write it as 150000, 150,000.00, 150000元 "
-            "or 15万",
+            f"{text!r} is not an amount of money; write it as 150000, 150,000.00, 150000元 or 15万",
         )
     try:
         amount = Decimal(shape["number"].replace(",", "")) * _CLAIM_UNITS[shape["unit"]]
