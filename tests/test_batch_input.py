@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from assetquery import LookupRequest, Money
 from assetquery._batch_input import (
     BatchInputError,
+    RawRow,
     Rejection,
     RowDefaults,
     count_rows,
@@ -204,6 +205,19 @@ def test_a_row_with_more_cells_than_the_header_is_refused_not_cut(tmp_path: Path
     assert isinstance(good, LookupRequest) and good.case.claim == Money("150000")
 
 
+def row_with_claim(written: str) -> RawRow:
+    return RawRow(
+        2,
+        {
+            "name": "张三",
+            "id_number": "110105199003071239",
+            "case_number": "（2024）甘0191执1234号",
+            "operator": "李承办",
+            "claim_amount": written,
+        },
+    )
+
+
 @pytest.mark.parametrize(
     ("written", "amount"),
     [
@@ -218,30 +232,12 @@ def test_a_row_with_more_cells_than_the_header_is_refused_not_cut(tmp_path: Path
     ],
 )
 def test_claims_as_clerks_write_them(written: str, amount: str) -> None:
-    from assetquery._batch_input import RawRow
-
-    fields = {
-        "name": "张三",
-        "id_number": "110105199003071239",
-        "case_number": "（2024）甘0191执1234号",
-        "operator": "李承办",
-        "claim_amount": written,
-    }
-    request = parse_row(RawRow(2, fields), RowDefaults())
+    request = parse_row(row_with_claim(written), RowDefaults())
     assert isinstance(request, LookupRequest) and request.case.claim == Money(amount)
 
 
 @pytest.mark.parametrize("written", ["150,00", "15万万", "1,5000", "-5", "about 10", "10元5"])
 def test_claims_that_could_be_misread_are_refused(written: str) -> None:
-    from assetquery._batch_input import RawRow
-
-    fields = {
-        "name": "张三",
-        "id_number": "110105199003071239",
-        "case_number": "（2024）甘0191执1234号",
-        "operator": "李承办",
-        "claim_amount": written,
-    }
-    rejection = parse_row(RawRow(2, fields), RowDefaults())
+    rejection = parse_row(row_with_claim(written), RowDefaults())
     assert isinstance(rejection, Rejection) and rejection.field == "claim_amount"
     assert "15万" in rejection.reason  # shows the shapes it does read
