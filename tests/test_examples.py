@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from assetquery import load_settings
-from assetquery._cli import app
+from assetquery._cli._app import app
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
 

@@ -38,9 +38,9 @@ from hypothesis import strategies as st
 from pydantic_settings import BaseSettings
 
 from assetquery import ConfigurationError
-from assetquery._calendar import load_schedule, schedule_from_mapping
 from assetquery._config import InstitutionSettings, Settings, load_settings, settings_from_mapping
-from assetquery._rules import load_rule_pack, rule_pack_from_mapping
+from assetquery.rules._calendar import load_schedule, schedule_from_mapping
+from assetquery.rules._pack import load_rule_pack, rule_pack_from_mapping
 
 from .strategies import SECRET_KEYS, hostile_text, secret_values, time_limit
 

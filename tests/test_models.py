@@ -171,7 +171,7 @@ def test_report_schema_has_the_contract_fields() -> None:
 
 
 def test_a_model_assembled_without_validation_needs_every_field_and_no_other() -> None:
-    from assetquery._assembled import assembled
+    from assetquery._internals import assembled
     from assetquery._models import KindTotal
 
     total = assembled(KindTotal, {"count": 2, "value": Money(5), "available": None})
@@ -186,7 +186,7 @@ def test_a_model_assembled_without_validation_needs_every_field_and_no_other() -
 def test_assembled_models_share_their_fields_set_and_copies_do_not_change_it() -> None:
     from pydantic import BaseModel
 
-    from assetquery._assembled import assembled
+    from assetquery._internals import assembled
     from assetquery._models import KindTotal
 
     first = assembled(KindTotal, {"count": 1, "value": Money(1), "available": None})

@@ -10,7 +10,6 @@ internal. Adapter authors also use :mod:`assetquery.adapters` and :mod:`assetque
 from importlib.metadata import PackageNotFoundError, version
 
 from ._config import Settings, load_settings
-from ._dispatcher import Dispatcher, LookupRequest
 from ._errors import (
     AdapterError,
     AssetqueryError,
@@ -20,6 +19,8 @@ from ._errors import (
 )
 from ._identifiers import CaseNumber, parse_case_number
 from ._logging import configure_logging, mask_personal_data
+from ._lookup._dispatcher import Dispatcher, LookupRequest
+from ._lookup._sync import lookup
 from ._models import (
     AssetKind,
     AssetRecord,
@@ -39,7 +40,6 @@ from ._models import (
     ResultStatus,
 )
 from ._money import Money
-from ._sync import lookup
 from .adapters import Adapter
 
 try:

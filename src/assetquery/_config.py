@@ -30,7 +30,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from ._errors import ConfigurationError
-from ._rules import SLA_OPERATIONS, SlaRule
+from .rules._pack import SLA_OPERATIONS, SlaRule
 
 __all__ = [
     "AccessSettings",

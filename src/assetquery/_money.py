@@ -7,7 +7,7 @@ from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from ._assembled import assembled
+from ._internals import assembled
 
 __all__ = ["FEN", "LIMIT", "Money"]
 

@@ -22,7 +22,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser
 
 from .._errors import MalformedResponse
-from .._httpx_fast import header_value
+from .._internals import header_value
 from .._money import LIMIT, Money
 
 __all__ = ["JsonFields", "XmlFields", "json_body", "xml_body"]

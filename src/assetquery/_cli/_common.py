@@ -1,0 +1,68 @@
+"""What every ``assetquery`` command shares: consoles, common options, clean failures."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.markup import escape
+
+from .._errors import AssetqueryError
+
+__all__ = [
+    "EXIT_OK",
+    "EXIT_REJECTED",
+    "EXIT_USAGE",
+    "ConfigOption",
+    "CourtOption",
+    "OperatorOption",
+    "err",
+    "fail_cleanly",
+    "out",
+]
+
+EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
+
+# Redirected output should not be wrapped at Rich's default of 80 columns.
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, highlight=False)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        envvar="ASSETQUERY_CONFIG",
+        help="Institutions TOML file. Without it the sandbox (simulated registries) is used.",
+        dir_okay=False,
+    ),
+]
+CourtOption = Annotated[
+    str | None, typer.Option("--court", envvar="ASSETQUERY_COURT", help="The court asking.")
+]
+OperatorOption = Annotated[
+    str | None,
+    typer.Option("--operator", envvar="ASSETQUERY_OPERATOR", help="Who asks (承办人)."),
+]
+
+
+@contextmanager
+def fail_cleanly() -> Iterator[None]:
+    """Known errors become one clear line on stderr and exit code 2, not a traceback."""
+    try:
+        yield
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg'].removeprefix('Value error, ')}"
+            for e in exc.errors()
+        )
+        err.print(f"[bold red]error:[/] {escape(problems)}", soft_wrap=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    except AssetqueryError as exc:
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(EXIT_USAGE) from None

@@ -1,0 +1,164 @@
+"""The one module that touches private attributes of its dependencies, and why each pays.
+
+httpx 0.28 (pinned) normalizes every header item through two function calls and streams a
+body already in hand through four layers of generators. For an institution's answers and
+requests, made by the thousand, that showed as a tenth of the library's own CPU. The httpx
+helpers here set the fields those paths would set; tests/http/test_transport.py holds their
+results to httpx's own.
+
+pydantic validates every field of every model made the usual way, and ``model_construct``
+still walks every field looking for aliases and defaults. A lookup makes results, totals,
+sums of money and a report from values this library made or already validated; for those,
+:func:`assembled` sets what ``model_construct`` would set, and nothing else.
+
+Everything else in assetquery uses its dependencies' public API only (ruff's SLF001 holds
+the rest of the package to that); docs/performance.md gives what each helper here is worth.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import httpx
+from pydantic import BaseModel
+
+__all__ = [
+    "assembled",
+    "fields_of",
+    "header_value",
+    "headers_of",
+    "loaded",
+    "request_of",
+    "response_of",
+]
+
+#: a header field as httpx keeps it: name as sent, name in lower case, value
+Field = tuple[bytes, bytes, bytes]
+
+
+def fields_of(headers: httpx.Headers) -> tuple[Field, ...]:
+    """The fields ``headers`` holds, as httpx keeps them (a snapshot)."""
+    return tuple(headers._list)
+
+
+def header_value(headers: httpx.Headers, name: bytes) -> str | None:
+    """``headers.get(name)`` for a lower-case ``name``: repeated fields joined with ", ",
+    None if there is none. Without the list and key encoding ``Headers.get`` makes."""
+    found: str | None = None
+    for _, lower, value in headers._list:
+        if lower == name:
+            # ASCII reads the same in every encoding httpx picks, so it need not pick one:
+            # finding out tries to decode every field of the answer.
+            text = value.decode("ascii") if value.isascii() else value.decode(headers.encoding)
+            found = text if found is None else f"{found}, {text}"
+    return found
+
+
+def headers_of(fields: list[Field], encoding: str | None = None) -> httpx.Headers:
+    """``httpx.Headers`` holding ``fields`` as they are.
+
+    ``encoding`` is the one the bytes are known to be in ("ascii" for headers this library
+    made), or None for httpx to find out on first use, as it does for headers off the wire.
+    """
+    headers = httpx.Headers()
+    headers._list = fields
+    headers._encoding = encoding
+    return headers
+
+
+def loaded(response: httpx.Response, content: bytes) -> None:
+    """The response as ``Response.read()`` leaves it, with ``content`` as its body."""
+    response.stream = httpx.ByteStream(content)
+    response._content = content
+    response._num_bytes_downloaded = len(content)
+    response.is_stream_consumed = True
+    response.is_closed = True
+
+
+def request_of(
+    method: str,
+    url: httpx.URL,
+    headers: httpx.Headers,
+    content: bytes,
+    extensions: dict[str, Any],
+) -> httpx.Request:
+    """``httpx.Request(method, url, stream=ByteStream(content), extensions=extensions)``
+    with ``headers``, already read, as ``Request.__init__`` and ``read()`` leave it.
+
+    ``url`` is kept as given, where httpx would copy it: a client sends the same few URL
+    objects over and over, and a transport can then remember what it made of each.
+    """
+    request = httpx.Request.__new__(httpx.Request)
+    request.method = method.upper()
+    request.url = url
+    request.headers = headers
+    request.extensions = extensions
+    request.stream = httpx.ByteStream(content)
+    request._content = content
+    return request
+
+
+def response_of(
+    status_code: int,
+    headers: httpx.Headers,
+    stream: httpx.AsyncByteStream,
+    request: httpx.Request,
+    extensions: dict[str, Any],
+) -> httpx.Response:
+    """``httpx.Response(status_code, stream=stream, request=request, extensions=extensions)``
+    with ``headers``, as ``Response.__init__`` leaves it, without the empty ``Headers`` it
+    makes only for the transport to replace."""
+    response = httpx.Response.__new__(httpx.Response)
+    response.status_code = status_code
+    response.headers = headers
+    response._request = request
+    response.next_request = None
+    response.extensions = extensions
+    response.history = []
+    response.is_closed = False
+    response.is_stream_consumed = False
+    response.default_encoding = "utf-8"
+    response.stream = stream
+    response._num_bytes_downloaded = 0
+    return response
+
+
+# -- pydantic ---------------------------------------------------------------------------
+
+M = TypeVar("M", bound=BaseModel)
+
+_set = object.__setattr__  # the models are frozen: their own __setattr__ refuses
+
+#: every field's name, per model class: the "fields set" of each model assembled from it
+_ALL_SET: dict[type[BaseModel], set[str]] = {}
+
+
+def assembled(cls: type[M], fields: dict[str, Any]) -> M:
+    """A ``cls`` holding ``fields``: a value for every field, and no other.
+
+    Only for frozen models with no aliases, no ``extra`` values kept and no
+    ``model_post_init``; a missing or unknown field is a bug in the caller, and is refused.
+
+    Every model of a class shares one set of field names as its ``model_fields_set``
+    (it holds every field, as a model given every field has). pydantic changes that set in
+    place only when a field is assigned, which a frozen model refuses, and copies it
+    before ``model_copy`` adds to it. One set per model would be one more object for the
+    garbage collector to track, for each of the thousands a batch makes.
+    """
+    everything = _ALL_SET.get(cls)
+    if everything is None:
+        if not cls.model_config.get("frozen"):
+            raise TypeError(f"{cls.__name__} is not frozen: its models cannot be assembled")
+        everything = _ALL_SET[cls] = set(cls.__pydantic_fields__)
+    if fields.keys() != everything:
+        given = set(fields)
+        raise TypeError(
+            f"{cls.__name__} assembled with missing fields {sorted(everything - given)} "
+            f"and unknown fields {sorted(given - everything)}"
+        )
+    model = cls.__new__(cls)
+    _set(model, "__dict__", fields)
+    _set(model, "__pydantic_fields_set__", everything)
+    _set(model, "__pydantic_extra__", None)
+    _set(model, "__pydantic_private__", None)
+    return model

@@ -1,0 +1,65 @@
+"""Institution deadlines: SLA rules, the working-day calendar, clocks and performance reports.
+
+See ``docs/sla.md``. Lookups and control actions record their clocks in the store when the
+dispatcher (and the ledger) are given one; :func:`performance` and :func:`overdue` read them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from .._time import utc_now
+from ..rules import SlaPolicy
+from ..rules._calendar import (
+    Deadline,
+    WorkingCalendar,
+    YearSchedule,
+    default_calendar,
+    load_schedule,
+    load_schedules,
+)
+from ..rules._pack import SLA_OPERATIONS, SlaKind, SlaRule
+from ..store import Clock, ClockOutcome, Store
+from ._html import render_html
+from ._model import BreachItem, OperationStats, PerformanceReport, TrendPoint
+from ._stats import performance_report
+
+__all__ = [
+    "SLA_OPERATIONS",
+    "BreachItem",
+    "Clock",
+    "ClockOutcome",
+    "Deadline",
+    "OperationStats",
+    "PerformanceReport",
+    "SlaKind",
+    "SlaPolicy",
+    "SlaRule",
+    "TrendPoint",
+    "WorkingCalendar",
+    "YearSchedule",
+    "default_calendar",
+    "load_schedule",
+    "load_schedules",
+    "overdue",
+    "performance",
+    "render_html",
+]
+
+
+def performance(
+    store: Store,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    by: str = "week",
+    now: datetime | None = None,
+) -> PerformanceReport:
+    """Institution performance for requests started in [since, until), trend by week/month."""
+    clocks = store.clocks.find(since=since, until=until)
+    return performance_report(clocks, since=since, until=until, by=by, now=now)
+
+
+def overdue(store: Store, *, now: datetime | None = None) -> list[Clock]:
+    """Every request still unanswered past its due time, most overdue first."""
+    return store.clocks.overdue(now or utc_now())
