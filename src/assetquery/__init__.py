@@ -8,6 +8,7 @@ internal. Adapter authors also use :mod:`assetquery.adapters` and :mod:`assetque
 """
 
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 from ._config import Settings, load_settings
 from ._errors import (
@@ -19,7 +20,7 @@ from ._errors import (
 )
 from ._identifiers import CaseNumber, parse_case_number
 from ._logging import configure_logging, mask_personal_data
-from ._lookup._dispatcher import Dispatcher, LookupRequest
+from ._lookup._dispatcher import Dispatcher, use_embedded_default
 from ._lookup._sync import lookup
 from ._models import (
     AssetKind,
@@ -33,6 +34,7 @@ from ._models import (
     InstitutionResult,
     KindTotal,
     LookupReport,
+    LookupRequest,
     Owner,
     Party,
     PartyKind,
@@ -41,6 +43,17 @@ from ._models import (
 )
 from ._money import Money
 from .adapters import Adapter
+
+
+def _sandbox_dispatcher(*args: Any, **kwargs: Any) -> Dispatcher:
+    # The simulated registries load only when first asked for (Starlette and the fictional
+    # data stay out of a court's production process).
+    from .sandbox import sandbox_dispatcher
+
+    return sandbox_dispatcher(*args, **kwargs)
+
+
+use_embedded_default(_sandbox_dispatcher)
 
 try:
     __version__ = version("assetquery")

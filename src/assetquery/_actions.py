@@ -27,8 +27,8 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from ._errors import AssetqueryError
+from ._models import Operation
 from ._money import Money
-from .adapters import Operation
 
 __all__ = [
     "CONTROL_KINDS",

@@ -8,6 +8,7 @@ masks it, so a stray ``print`` or log line does not leak it.
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -51,6 +52,8 @@ __all__ = [
     "InstitutionResult",
     "KindTotal",
     "LookupReport",
+    "LookupRequest",
+    "Operation",
     "Owner",
     "Party",
     "PartyKind",
@@ -448,3 +451,28 @@ class LookupReport(_Model):
             f"LookupReport({self.party.masked}, case={self.case.number}, "
             f"assets={len(self.assets)}, {statuses})"
         )
+
+
+# --- what is asked of institutions --------------------------------------------------------
+
+
+class Operation(StrEnum):
+    """What an institution can be asked to do."""
+
+    INQUIRY = "inquiry"
+    FREEZE = "freeze"
+    SEAL = "seal"
+    DEDUCT = "deduct"
+    RENEW = "renew"
+    RELEASE = "release"
+    STATUS = "status"
+
+
+@dataclass(frozen=True, slots=True)
+class LookupRequest:
+    """One item for :meth:`~assetquery.Dispatcher.lookup_many`; ``reference`` comes back on
+    the report (a batch puts the input row there)."""
+
+    party: Party
+    case: Case
+    reference: str | None = None

@@ -22,8 +22,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from .._errors import AssetqueryError, InvalidInput
-from .._lookup._dispatcher import LookupRequest
-from .._models import Case, Party
+from .._models import Case, LookupRequest, Party
 
 __all__ = [
     "COLUMN_ALIASES",

@@ -19,8 +19,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .._lookup._dispatcher import Dispatcher, LookupRequest
-from .._models import LookupReport
+from .._lookup._dispatcher import Dispatcher
+from .._models import LookupReport, LookupRequest
 from ._input import (
     BatchInputError,
     RawRow,

@@ -55,11 +55,13 @@ def _run(
     work: Callable[[ActionLedger], Awaitable[T]],
     *,
     talks: bool = True,
+    dispatcher: Dispatcher | None = None,
 ) -> T:
     """Open the store (and the dispatcher, when ``talks``), run ``work``, close them."""
     with fail_cleanly():
         store = Store(store_url)
-        dispatcher = Dispatcher(load_settings(config)) if config else Dispatcher.sandbox()
+        if dispatcher is None:
+            dispatcher = _dispatcher(config)
         ledger = ActionLedger(store, dispatcher)
 
         async def run() -> T:
@@ -72,6 +74,10 @@ def _run(
             return asyncio.run(run())
         finally:
             store.close()
+
+
+def _dispatcher(config: Path | None) -> Dispatcher:
+    return Dispatcher(load_settings(config)) if config else Dispatcher.sandbox()
 
 
 def _print_actions(actions: Sequence[ControlAction], as_json: bool, title: str = "Actions") -> None:
@@ -145,15 +151,18 @@ def plan(
     if execute and not (document or "").strip():
         raise typer.BadParameter("--execute needs --document", param_hint="--document")
 
+    with fail_cleanly():
+        dispatcher = _dispatcher(config)
+
     async def work(ledger: ActionLedger) -> tuple[FreezePlan, list[ControlAction]]:
-        report = await ledger.dispatcher.lookup(party, case)
+        report = await dispatcher.lookup(party, case)
         proposal = await ledger.plan(report)
         done = (
             await ledger.execute(proposal, party, case, document=document or "") if execute else []
         )
         return proposal, done
 
-    proposal, done = _run(config, store, work)
+    proposal, done = _run(config, store, work, dispatcher=dispatcher)
     if as_json and not execute:
         out.print_json(TypeAdapter(FreezePlan).dump_json(proposal).decode())
         return

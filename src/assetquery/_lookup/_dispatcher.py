@@ -12,53 +12,28 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import (
-    AsyncIterable,
-    AsyncIterator,
-    Awaitable,
-    Callable,
-    Coroutine,
-    Iterable,
-    Mapping,
-    Sequence,
-)
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, NoReturn, Self, TypeVar, cast
+from typing import TYPE_CHECKING, NoReturn, Protocol, Self, TypeVar
 from uuid import uuid4
 
 import httpx
 
-from .._config import (
-    AccessSettings,
-    InstitutionSettings,
-    Settings,
-    load_settings,
-    settings_from_mapping,
-)
-from .._errors import (
-    AdapterError,
-    InstitutionFailure,
-    InstitutionTimeout,
-    InstitutionUnreachable,
-    RefusedRequest,
-    RetryableAdapterError,
-)
+from .._access import refusal
+from .._config import InstitutionSettings, Settings, load_settings
+from .._errors import RefusedRequest
 from .._http._transport import build_client, idempotent
-from .._identifiers import parse_case_number, safe_code, scrub
-from .._internals import assembled
 from .._logging import get_logger
 from .._models import (
-    NOT_APPLICABLE,
-    AssetRecord,
     Case,
-    ErrorInfo,
     InstitutionResult,
     LookupReport,
+    LookupRequest,
+    Operation,
     Party,
     ResultStatus,
 )
@@ -67,55 +42,52 @@ from ..adapters import (
     Adapter,
     ControlRequest,
     ControlStatus,
-    InquiryAnswer,
     InquiryRequest,
     Institution,
-    Operation,
     load_adapter,
 )
-from ..rules import SlaPolicy
-from ..store import AuditEvent, ClockOutcome, NewClock
+from ..rules import Deadline, SlaPolicy, SlaRule
+from ._exchange import Exchange, Exchanges, Route, aware_clock, together
+from ._records import answered, inquiry_clocks, inquiry_events, refusal_event
 from ._report import build_report
-from ._resilience import CircuitBreaker, Gate, Trace, retrying_for
+from ._resilience import Trace
 from ._timeouts import Timeouts
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
-    from tenacity import AsyncRetrying
 
     from ..sandbox import SandboxConfig
     from ..store import Store
 
-__all__ = ["Dispatcher", "LookupRequest"]
+__all__ = ["Dispatcher", "LookupRequest", "use_embedded_default"]
 
 log = get_logger("assetquery.dispatcher")
-
-SANDBOX_BASE_URL = "http://sandbox.assetquery.invalid"
 
 T = TypeVar("T")
 
 
-@dataclass(frozen=True, slots=True)
-class LookupRequest:
-    """One item for :meth:`Dispatcher.lookup_many`; ``reference`` comes back on the report."""
+class EmbeddedDefault(Protocol):
+    """Builds the dispatcher of :meth:`Dispatcher.sandbox` (the simulated registries)."""
 
-    party: Party
-    case: Case
-    reference: str | None = None
+    def __call__(
+        self,
+        config: SandboxConfig | None = None,
+        *,
+        app: Starlette | None = None,
+        store: Store | None = None,
+        clock: Callable[[], datetime] = utc_now,
+        deadline: float | None = None,
+    ) -> Dispatcher: ...
 
 
-class _Route:
-    """Everything the dispatcher holds for one institution."""
+# The engine does not import the simulated registries: the package's root hands it their
+# wiring (assetquery.sandbox.sandbox_dispatcher) when assetquery is imported.
+_embedded_default: list[EmbeddedDefault] = []
 
-    __slots__ = ("adapter", "breaker", "client", "gate", "retrying", "settings")
 
-    def __init__(self, settings: InstitutionSettings, adapter: Adapter, timeouts: Timeouts) -> None:
-        self.settings = settings
-        self.adapter = adapter
-        self.gate = Gate(settings, timeouts)
-        self.breaker = CircuitBreaker(settings.breaker)
-        self.retrying: AsyncRetrying = retrying_for(settings.retry)
-        self.client: httpx.AsyncClient | None = None
+def use_embedded_default(build: EmbeddedDefault) -> None:
+    """Make ``build`` what :meth:`Dispatcher.sandbox` returns."""
+    _embedded_default[:] = [build]
 
 
 class Dispatcher:
@@ -139,15 +111,21 @@ class Dispatcher:
         self.settings = settings
         self._transports = dict(transports or {})
         self._sandbox = sandbox
-        self._clock = _aware_clock(clock)
+        self._clock = aware_clock(clock)
         #: where SLA clocks (and, with the ledger, control actions) are recorded, if anywhere
         self.store = store
         #: the deadlines institutions must meet
         self.sla = SlaPolicy.from_settings(settings)
         #: every request's timeout, and a waiting party's at a gate, on shared timers
         self._timeouts = Timeouts()
+        self._exchanges = Exchanges(
+            clock=self._clock,
+            sla=self.sla,
+            timeouts=self._timeouts,
+            lookup_deadline=settings.lookup.deadline,
+        )
         self._routes = tuple(
-            _Route(
+            Route(
                 inst,
                 load_adapter(inst.adapter)(Institution(inst.id, inst.name, inst.options)),
                 self._timeouts,
@@ -184,22 +162,9 @@ class Dispatcher:
         sandbox, e.g. to steer it through :func:`assetquery.sandbox.sandbox_admin`;
         ``deadline`` (seconds) replaces the lookup deadline, e.g. for simulated days.
         """
-        from ..sandbox import create_app, institutions
-
-        if app is not None and config is not None:
-            raise ValueError("give the sandbox a config or an app, not both")
-        transport = httpx.ASGITransport(app=app or create_app(config))
-        data: dict[str, object] = {"institutions": institutions(SANDBOX_BASE_URL)}
-        if deadline is not None:
-            data["lookup"] = {"deadline": deadline}
-        settings = settings_from_mapping(data, "sandbox configuration")
-        return cls(
-            settings,
-            transports={inst.id: transport for inst in settings.institutions},
-            sandbox=True,
-            store=store,
-            clock=clock,
-        )
+        if not _embedded_default:  # pragma: no cover - assetquery/__init__ sets it
+            raise RuntimeError("the simulated registries are not wired in: import assetquery")
+        return _embedded_default[0](config, app=app, store=store, clock=clock, deadline=deadline)
 
     @property
     def is_sandbox(self) -> bool:
@@ -222,6 +187,17 @@ class Dispatcher:
                 return route.adapter
         raise KeyError(institution_id)
 
+    def capabilities(self, institution_id: str) -> frozenset[Operation]:
+        """What the institution's adapter can be asked to do."""
+        return self.adapter(institution_id).capabilities
+
+    def due(
+        self, institution_id: str, operation: str, started_at: datetime
+    ) -> tuple[SlaRule, Deadline] | None:
+        """The deadline rule for ``operation`` at the institution, and when a request made
+        at ``started_at`` falls due; None where no deadline applies."""
+        return self.sla.due(self.institution(institution_id), operation, started_at)
+
     # --- lifecycle -------------------------------------------------------------------------
 
     async def __aenter__(self) -> Self:
@@ -229,7 +205,7 @@ class Dispatcher:
             raise RuntimeError("this Dispatcher is already open")
         async with AsyncExitStack() as stack:
             for route in self._routes:
-                # Each attempt runs under one timer of the dispatcher's (see _call).
+                # Each attempt runs under one timer of the dispatcher's (see Exchanges.call).
                 client = build_client(
                     route.settings, self._transports.get(route.settings.id), timed=False
                 )
@@ -282,18 +258,18 @@ class Dispatcher:
         exchanges = []
         results: list[InstitutionResult | None] = []
         for route in self._routes:
-            exchange = _Exchange(route, self._clock())
+            exchange = Exchange(route, self._clock())
             exchanges.append(exchange)
-            results.append(self._not_applicable(exchange, party))
+            results.append(self._exchanges.not_applicable(exchange, party))
         asks = []  # (its place in results, the ask not yet awaited)
         for place, exchange in enumerate(exchanges):
             if results[place] is None:
                 request = InquiryRequest(party, case, f"{lookup_id}-{exchange.route.settings.id}")
-                asks.append((place, self._ask(exchange, request, deadline)))
+                asks.append((place, self._exchanges.ask(exchange, request, deadline)))
         # Inquiries may be sent twice (never control actions): set once, for the tasks
         # started here (they inherit it) and an ask awaited here.
         with idempotent():
-            answered = await _together(asks, results, here=own_task)
+            answered = await together(asks, results, here=own_task)
         report = build_report(
             lookup_id=lookup_id,
             party=party,
@@ -307,8 +283,8 @@ class Dispatcher:
         if self.store is not None:
             await asyncio.to_thread(
                 self.store.record_lookup,
-                self._clocks(report),
-                _audit_events(report),
+                inquiry_clocks(report, self.institution, self.sla.due),
+                inquiry_events(report),
                 at=report.finished_at,
             )
         if log.isEnabledFor(logging.INFO):  # building the event costs even when dropped
@@ -329,16 +305,14 @@ class Dispatcher:
             raise RefusedRequest("a lookup needs a Party and a Case")
         return refusal(case, self.settings.access)
 
+    def refusal(self, case: Case) -> str | None:
+        """Why a request under ``case`` would be refused here, or None if it may go out."""
+        return refusal(case, self.settings.access)
+
     async def _refuse(self, party: Party, case: Case, reason: str) -> NoReturn:
         """Record the refusal in the audit trail (with a store), and raise it."""
         if self.store is not None:
-            event = AuditEvent(
-                event="inquiry.refused",
-                actor=(case.operator or "").strip() or "(no operator)",
-                case_number=case.number,
-                party=party.masked,
-                detail={"reason": reason},
-            )
+            event = refusal_event(party, case, reason)
             await asyncio.to_thread(self.store.audit.append, [event], at=self._clock())
         raise RefusedRequest(f"refused: {reason}")
 
@@ -357,8 +331,8 @@ class Dispatcher:
                 report.party, report.case, f"{report.lookup_id}-{route.settings.id}"
             )
             # The institution's deadline runs from the original request: its time is kept.
-            exchange = _Exchange(route, result.started_at)
-            fresh = await self._ask(exchange, request, deadline, result.ticket)
+            exchange = Exchange(route, result.started_at)
+            fresh = await self._exchanges.ask(exchange, request, deadline, result.ticket)
             if self.store is not None and fresh.status is not ResultStatus.PENDING:
                 await asyncio.to_thread(
                     self.store.clocks.close,
@@ -367,7 +341,7 @@ class Dispatcher:
                     institution=fresh.institution,
                     operation="inquiry",
                     answered_at=fresh.finished_at or self._clock(),
-                    failed=not _answered(fresh.status),
+                    failed=not answered(fresh.status),
                 )
             return fresh
 
@@ -428,40 +402,6 @@ class Dispatcher:
             if running:
                 await asyncio.gather(*running, return_exceptions=True)
 
-    def _clocks(self, report: LookupReport) -> list[NewClock]:
-        """One SLA clock per institution asked: stopped if it answered, running if pending."""
-        clocks = []
-        for result in report.results:
-            if result.status is ResultStatus.SKIPPED:
-                continue
-            settings = self.institution(result.institution)
-            due = self.sla.due(settings, "inquiry", result.started_at)
-            answered = _answered(result.status)
-            if result.status is ResultStatus.PENDING:
-                outcome = ClockOutcome.OPEN
-            elif not answered:
-                outcome = ClockOutcome.FAILED
-            else:
-                outcome = ClockOutcome.BREACHED if result.sla_met is False else ClockOutcome.MET
-            clocks.append(
-                NewClock(
-                    subject="inquiry",
-                    operation="inquiry",
-                    institution=result.institution,
-                    institution_name=result.name,
-                    case_number=report.case.number,
-                    reference=report.lookup_id,
-                    ticket=result.ticket,
-                    started_at=result.started_at,
-                    due_at=due[1].due_at if due else None,
-                    provisional=due[1].provisional if due else False,
-                    rule=str(due[0]) if due else None,
-                    answered_at=result.finished_at if answered else None,
-                    outcome=outcome,
-                )
-            )
-        return clocks
-
     def _default_window(self) -> int:
         # Enough parties in flight to keep the busiest institution's slots full.
         caps = [route.settings.concurrency for route in self._routes] or [1]
@@ -477,15 +417,15 @@ class Dispatcher:
         """
         route = self._route_for(institution_id, request.operation)
         submit = partial(route.adapter.submit, self._client(route), request)
-        return await self._call(route, Trace(), submit, retry=False)
+        return await self._exchanges.call(route, Trace(), submit, retry=False)
 
     async def control_status(self, institution_id: str, request: ControlRequest) -> ControlStatus:
         """Ask an institution where a control action (by its idempotency key) stands."""
         route = self._route_for(institution_id, Operation.STATUS)
         ask = partial(route.adapter.control_status, self._client(route), request)
-        return await self._call(route, Trace(), ask, retry=False)
+        return await self._exchanges.call(route, Trace(), ask, retry=False)
 
-    def _route_for(self, institution_id: str, operation: Operation) -> _Route:
+    def _route_for(self, institution_id: str, operation: Operation) -> Route:
         for route in self._routes:
             if route.settings.id == institution_id:
                 if operation not in route.adapter.capabilities:
@@ -496,400 +436,10 @@ class Dispatcher:
                 return route
         raise RefusedRequest(f"no institution {institution_id!r} is configured")
 
-    def _client(self, route: _Route) -> httpx.AsyncClient:
+    def _client(self, route: Route) -> httpx.AsyncClient:
         if route.client is None:
             raise RuntimeError("open the Dispatcher first: `async with Dispatcher...() as d:`")
         return route.client
-
-    # --- one institution -------------------------------------------------------------------
-
-    def _not_applicable(self, exchange: _Exchange, party: Party) -> InstitutionResult | None:
-        """The result of an institution that holds nothing of such a party (a fund centre
-        and a company), made without a request or a coroutine; None if it may hold some."""
-        route = exchange.route
-        if route.adapter.serves(party):
-            return None
-        return self._result(
-            exchange,
-            ResultStatus.SKIPPED,
-            error=ErrorInfo(
-                code=NOT_APPLICABLE,
-                message=f"{route.settings.name} holds no assets of a {party.kind.value}",
-                retryable=False,
-            ),
-        )
-
-    async def _ask(
-        self,
-        exchange: _Exchange,
-        request: InquiryRequest,
-        deadline: float,
-        ticket: str | None = None,
-    ) -> InstitutionResult:
-        """Ask one institution, unless its circuit is open, and tell its circuit breaker."""
-        breaker = exchange.route.breaker
-        probing = breaker.probing
-        if not breaker.allow(exchange.started):
-            settings = exchange.route.settings
-            return self._result(
-                exchange,
-                ResultStatus.SKIPPED,
-                error=ErrorInfo(
-                    code="circuit_open",
-                    message=f"{settings.name} failed {breaker.failures} times in a row; "
-                    f"not asked again for {breaker.retry_in(exchange.started):.0f} s",
-                    retryable=True,
-                ),
-            )
-        trial = breaker.probing and not probing
-        try:
-            answered = await self._answer(exchange, request, deadline, ticket)
-        except BaseException:  # cancelled: no answer either way
-            if trial:
-                breaker.abandon_trial()
-            raise
-        # Only failures that say the institution is down or overloaded open the circuit.
-        down = answered.status is ResultStatus.TIMEOUT or (
-            answered.status is ResultStatus.FAILED
-            and answered.error is not None
-            and answered.error.retryable
-        )
-        breaker.record(ok=not down, now=exchange.loop.time())
-        return answered
-
-    def _result(
-        self,
-        exchange: _Exchange,
-        status: ResultStatus,
-        *,
-        assets: tuple[AssetRecord, ...] = (),
-        error: ErrorInfo | None = None,
-        ticket: str | None = None,
-    ) -> InstitutionResult:
-        """The institution's result: what it answered, when, and against which deadline."""
-        route = exchange.route
-        settings = route.settings
-        started_at = exchange.started_at
-        finished_at = self._clock()
-        due = self.sla.due(settings, "inquiry", started_at)
-        due_at = due[1].due_at if due is not None else None
-        fields: dict[str, Any] = {
-            "institution": settings.id,
-            "name": settings.name,
-            "adapter": route.adapter.name,
-            "status": status,
-            "assets": assets,
-            "error": error,
-            "attempts": exchange.attempts,
-            "latency_seconds": round(exchange.loop.time() - exchange.started, 6),
-            "started_at": started_at,
-            "finished_at": finished_at,
-            "ticket": ticket,
-            "sla_due": due_at,
-            "sla_met": finished_at <= due_at if due_at is not None and _answered(status) else None,
-        }
-        if (
-            type(assets) is tuple
-            and all(type(asset) is AssetRecord for asset in assets)
-            and (ticket is None or type(ticket) is str)
-        ):
-            # Every value was made here, or validated as it was made (the clock's times are
-            # checked by _aware_clock): validating them all again costs each result.
-            return assembled(InstitutionResult, fields)
-        return InstitutionResult.model_validate(fields)  # what an adapter handed over: checked
-
-    async def _answer(
-        self,
-        exchange: _Exchange,
-        request: InquiryRequest,
-        deadline: float,
-        ticket: str | None,
-    ) -> InstitutionResult:
-        """The exchange itself: inquire, poll while pending, classify every failure.
-
-        The first answer runs under one timer, the sooner of the attempt's timeout and the
-        lookup's deadline (most lookups end there); retries and polling, which wait between
-        requests, run under the lookup's deadline as a whole.
-        """
-        route = exchange.route
-        settings = route.settings
-        adapter = route.adapter
-        client = route.client
-        assert client is not None
-        # Runs inside lookup's or refresh's idempotent(): inquiries and polls may be sent
-        # twice, as a stale pooled connection is retried at once.
-        try:
-            if ticket is None:
-                inquire = partial(adapter.inquire, client, request)
-                answer = await self._call(route, exchange, inquire, deadline)
-            else:
-                answer = InquiryAnswer.pending(ticket)
-            if answer.status is ResultStatus.PENDING:
-                async with asyncio.timeout_at(deadline):
-                    while answer.status is ResultStatus.PENDING:
-                        ticket = answer.ticket
-                        assert ticket is not None
-                        wait = answer.poll_after
-                        wait = settings.poll_interval if wait is None else wait
-                        if exchange.loop.time() + wait >= deadline:
-                            # The next poll would come too late: the ticket goes back now
-                            # (refresh() picks it up), not after holding the party's place
-                            # in the batch's window until the deadline.
-                            return self._result(exchange, ResultStatus.PENDING, ticket=ticket)
-                        await asyncio.sleep(wait)
-                        answer = await self._call(
-                            route,
-                            exchange,
-                            partial(adapter.poll, client, ticket, request),
-                            deadline,
-                        )
-        except TimeoutError:
-            if ticket is not None:
-                return self._result(exchange, ResultStatus.PENDING, ticket=ticket)
-            seconds = self.settings.lookup.deadline
-            last = exchange.last_error
-            said = f"; last error: {last.message}" if last else ""
-            return self._result(
-                exchange,
-                ResultStatus.TIMEOUT,
-                error=ErrorInfo(
-                    code="deadline",
-                    message=f"{settings.name} gave no answer within the lookup deadline "
-                    f"({seconds:g} s){said}",
-                    retryable=True,
-                ),
-            )
-        except AdapterError as error:
-            if log.isEnabledFor(logging.DEBUG):
-                log.debug(
-                    "institution failed",
-                    institution=settings.id,
-                    code=error.code,
-                    attempts=exchange.attempts,
-                )
-            return self._result(
-                exchange,
-                ResultStatus(error.status),
-                # Whatever an adapter let through, no ID, account or the party's name goes on.
-                error=ErrorInfo(
-                    code=safe_code(error.code, "error"),
-                    message=scrub(error.message, hide=(request.party.name,), limit=300),
-                    retryable=error.retryable,
-                ),
-                ticket=ticket,
-            )
-        return self._result(exchange, answer.status, assets=answer.assets)
-
-    async def _call(
-        self,
-        route: _Route,
-        trace: Trace,
-        call: Callable[[], Awaitable[T]],
-        deadline: float | None = None,
-        *,
-        retry: bool = True,
-    ) -> T:
-        """One adapter call: an attempt, gated and timed, and the route's retries after it.
-
-        Most calls succeed at once, so the first attempt runs outside tenacity; only a
-        retryable failure hands over to the retry policy, which counts that failure as its
-        first attempt and makes each later one here with ``retry`` False. A lookup's
-        ``deadline`` passing raises TimeoutError.
-        """
-        trace.attempts += 1
-        settings = route.settings
-        gate = route.gate
-        if not gate.enter_now():
-            await gate.enter(deadline)
-        ends = asyncio.get_running_loop().time() + settings.timeout
-        deadline_first = deadline is not None and deadline <= ends
-        timer = self._timeouts.at(deadline if deadline_first else ends)
-        failure: AdapterError
-        try:
-            with timer:
-                return await call()
-        except AdapterError as error:
-            failure = error
-        except (TimeoutError, httpx.TimeoutException):
-            if deadline_first and timer.expired:
-                raise TimeoutError from None  # the lookup's deadline, not this attempt's
-            failure = InstitutionTimeout(
-                f"{settings.name} did not answer within {settings.timeout:g} s", code="timeout"
-            )
-        except httpx.TransportError as exc:
-            # An adapter that sends without ``Adapter.send`` lets these through.
-            failure = InstitutionUnreachable(
-                f"{settings.name} could not be reached ({type(exc).__name__})", code="connection"
-            )
-        except Exception as exc:
-            log.warning(
-                "adapter raised an unexpected exception",
-                institution=settings.id,
-                adapter=route.adapter.name,
-                exception=type(exc).__name__,
-            )
-            failure = InstitutionFailure(
-                f"the {route.adapter.name} adapter failed on {settings.name}'s answer "
-                f"({type(exc).__name__}); this is a bug in the adapter",
-                code="adapter_error",
-            )
-        finally:
-            gate.leave()
-        trace.last_error = failure
-        if retry and isinstance(failure, RetryableAdapterError):
-            return await self._retry(route, trace, call, deadline, failure)
-        raise failure
-
-    async def _retry(
-        self,
-        route: _Route,
-        trace: Trace,
-        call: Callable[[], Awaitable[T]],
-        deadline: float | None,
-        failure: RetryableAdapterError,
-    ) -> T:
-        """The retries after a first failure, as the route's policy decides them.
-
-        Apart from :meth:`_call` because of its closure: the variables a nested function
-        uses are cells from the start of every call of the function that holds it.
-        """
-        first: RetryableAdapterError | None = failure
-
-        async def again() -> T:
-            nonlocal first
-            if first is not None:
-                failed, first = first, None
-                raise failed
-            return await self._call(route, trace, call, deadline, retry=False)
-
-        async with asyncio.timeout_at(deadline):  # the waits between attempts count too
-            answer: T = await route.retrying.copy()(again)
-        return answer
-
-
-class _Exchange(Trace):
-    """One institution's part of one lookup: its route, when it began, and its attempts.
-
-    One object per institution asked, rather than a closure over the same values: a lookup
-    creates these by the thousand, and each closure cell is another object to collect.
-    """
-
-    __slots__ = ("loop", "route", "started", "started_at")
-
-    def __init__(self, route: _Route, started_at: datetime) -> None:
-        super().__init__()
-        self.route = route
-        self.started_at = started_at
-        self.loop = asyncio.get_running_loop()
-        self.started = self.loop.time()
-
-
-def _aware_clock(clock: Callable[[], datetime]) -> Callable[[], datetime]:
-    """``clock``, checked to tell timezone-aware time, in UTC (as results store it)."""
-    if clock is utc_now:
-        return clock
-
-    def checked() -> datetime:
-        moment = clock()
-        if moment.utcoffset() is None:
-            raise ValueError("the Dispatcher's clock must return timezone-aware datetimes")
-        return moment.astimezone(UTC)
-
-    return checked
-
-
-async def _together(
-    asks: Sequence[tuple[int, Coroutine[Any, Any, InstitutionResult]]],
-    results: list[InstitutionResult | None],
-    *,
-    here: bool,
-) -> list[InstitutionResult]:
-    """Await every ask at once, each result into its empty place in ``results``; return
-    ``results``, now full. Cancellation behaves as with ``asyncio.gather``: it reaches
-    every ask and waits for each, and it is not lost if an ask swallows it.
-
-    Each ask runs in a task of its own, except with ``here`` the last, which runs in the
-    calling task: one task fewer per lookup. Only for a task the dispatcher made for the
-    lookup, as context variables an ask sets then stay in that task (not the caller's).
-    """
-    task = asyncio.current_task()
-    cancels = task.cancelling() if task is not None else 0
-    last = asks[-1] if here and asks else None
-    started = [(place, asyncio.ensure_future(ask)) for place, ask in (asks[:-1] if here else asks)]
-    try:
-        if last is not None:
-            results[last[0]] = await last[1]
-        for place, running in started:
-            results[place] = await running
-    except BaseException:
-        for _, running in started:
-            running.cancel()
-        await asyncio.gather(*(running for _, running in started), return_exceptions=True)
-        raise
-    if task is not None and task.cancelling() > cancels:
-        # Cancelled while an ask that swallowed it (an adapter's bug) went on to answer.
-        raise asyncio.CancelledError
-    return cast("list[InstitutionResult]", results)  # every None was an ask's place
-
-
-def _answered(status: ResultStatus) -> bool:
-    """An answer that stops the institution's clock: assets, none, or a refusal."""
-    return status.answered or status is ResultStatus.REJECTED
-
-
-def refusal(case: Case, access: AccessSettings) -> str | None:
-    """Why a request under ``case`` may not go out, or None: the purpose-binding rules.
-
-    Nothing leaves the process without a well-formed case number and an operator, and, when
-    the configuration lists them, only allowed operators and courts may ask.
-    """
-    if not (case.operator or "").strip():
-        return "the case names no operator; every request names who asks"
-    try:
-        parse_case_number(case.number)
-    except ValueError as exc:
-        return str(exc)
-    if access.operators is not None and case.operator not in access.operators:
-        return f"operator {case.operator!r} is not on the configured allow-list"
-    if access.courts is not None and case.court not in access.courts:
-        court = repr(case.court) if case.court else "(none given)"
-        return f"court {court} is not on the configured allow-list"
-    return None
-
-
-def _audit_events(report: LookupReport) -> list[AuditEvent]:
-    """The inquiry and each institution's answer: statuses and counts, never contents."""
-    party = report.party.masked
-    events = [
-        AuditEvent(
-            event="inquiry.sent",
-            actor=report.case.operator,
-            case_number=report.case.number,
-            party=party,
-            subject=f"lookup:{report.lookup_id}",
-            detail={"court": report.case.court, "institutions": len(report.results)},
-        )
-    ]
-    for result in report.results:
-        detail: dict[str, object] = {
-            "status": result.status.value,
-            "assets": len(result.assets),
-            "attempts": result.attempts,
-        }
-        if result.error is not None:
-            detail["error"] = result.error.code
-        events.append(
-            AuditEvent(
-                event="inquiry.answer",
-                actor=result.institution,
-                case_number=report.case.number,
-                party=party,
-                institution=result.institution,
-                subject=f"lookup:{report.lookup_id}",
-                detail=detail,
-            )
-        )
-    return events
 
 
 async def _as_async_iterator(items: Iterable[T] | AsyncIterable[T]) -> AsyncIterator[T]:

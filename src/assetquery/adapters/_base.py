@@ -32,7 +32,7 @@ from .._errors import (
     MalformedResponse,
 )
 from .._identifiers import safe_code, scrub
-from .._models import AssetRecord, Case, Party, PartyKind, ResultStatus
+from .._models import AssetRecord, Case, Operation, Party, PartyKind, ResultStatus
 from .._money import Money
 
 __all__ = [
@@ -52,18 +52,6 @@ __all__ = [
 
 #: what :meth:`Adapter.send` turns into typed errors (timeouts are transport errors)
 _TRANSPORT_FAILURES = (httpx.TransportError, httpx.DecodingError)
-
-
-class Operation(StrEnum):
-    """What an institution can be asked to do."""
-
-    INQUIRY = "inquiry"
-    FREEZE = "freeze"
-    SEAL = "seal"
-    DEDUCT = "deduct"
-    RENEW = "renew"
-    RELEASE = "release"
-    STATUS = "status"
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from .._actions import (
     WithdrawalCondition,
 )
 from ..rules._pack import RulePack, control_end, load_rule_pack, renewal_deadline
+from ._channel import ControlChannel
 from ._ledger import ActionLedger, DueControl, SyncChange
 from ._planner import FreezePlan, PlannedControl, plan_controls
 
@@ -26,6 +27,7 @@ __all__ = [
     "ActionLedger",
     "ActionState",
     "ControlAction",
+    "ControlChannel",
     "DueControl",
     "FreezePlan",
     "IllegalTransition",

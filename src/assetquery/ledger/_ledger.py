@@ -34,7 +34,6 @@ from .._actions import (
 )
 from .._errors import AdapterError, InstitutionRejected, InvalidInput, RefusedRequest
 from .._identifiers import scrub
-from .._lookup._dispatcher import Dispatcher, refusal
 from .._models import AssetKind, Case, LookupReport, Party, PartyKind
 from .._money import Money
 from .._time import local_date, utc_now
@@ -48,6 +47,7 @@ from ..rules._pack import (
     renewed_end,
 )
 from ..store import AuditEvent, NewAction, NewClock, Store
+from ._channel import ControlChannel
 from ._planner import FreezePlan, plan_controls
 
 __all__ = ["ActionLedger", "DueControl", "SyncChange"]
@@ -98,7 +98,7 @@ class ActionLedger:
     def __init__(
         self,
         store: Store,
-        dispatcher: Dispatcher,
+        dispatcher: ControlChannel,
         *,
         rules: RulePack | None = None,
         clock: Callable[[], datetime] = utc_now,
@@ -302,8 +302,8 @@ class ActionLedger:
     # --- who may ask -----------------------------------------------------------------------
 
     def _allow(self, case: Case) -> None:
-        """Purpose binding and the allow-lists, as for inquiries (:func:`refusal`)."""
-        reason = refusal(case, self.dispatcher.settings.access)
+        """Purpose binding and the allow-lists, as for inquiries (the channel's ``refusal``)."""
+        reason = self.dispatcher.refusal(case)
         if reason is not None:
             raise RefusedRequest(f"refused: {reason}")
 
@@ -513,7 +513,7 @@ class ActionLedger:
 
     async def _request_and_submit(self, new: NewAction, reason: str) -> ControlAction:
         # Refuse unsupported operations before anything is recorded.
-        capabilities = self.dispatcher.adapter(new.institution).capabilities
+        capabilities = self.dispatcher.capabilities(new.institution)
         if new.kind.operation not in capabilities:
             raise RefusedRequest(
                 f"{new.institution} does not offer {new.kind.value} "
@@ -655,7 +655,7 @@ class ActionLedger:
         institution = self.dispatcher.institution(action.institution)
         clocks = []
         for operation in ("receipt", action.kind.value):
-            due = self.dispatcher.sla.due(institution, operation, now)
+            due = self.dispatcher.due(action.institution, operation, now)
             if due is None and operation == "receipt":
                 continue  # a receipt deadline only where one is configured
             clocks.append(

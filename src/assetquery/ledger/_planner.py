@@ -32,9 +32,9 @@ from .._models import (
     Encumbrance,
     EncumbranceKind,
     LookupReport,
+    Operation,
 )
 from .._money import Money
-from ..adapters import Operation
 
 __all__ = ["FreezePlan", "PlannedControl", "plan_controls"]
 

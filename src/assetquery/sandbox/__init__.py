@@ -35,6 +35,7 @@ from ._institutions import institutions, institutions_toml
 from ._process import SandboxProcess
 from ._server import serve
 from ._simulation import SimulatedLoop, run_simulated
+from ._wiring import sandbox_dispatcher
 
 __all__ = [
     "TAGS",
@@ -58,5 +59,6 @@ __all__ = [
     "institutions_toml",
     "run_simulated",
     "sandbox_admin",
+    "sandbox_dispatcher",
     "serve",
 ]
