@@ -74,6 +74,19 @@ def test_an_inline_token_is_refused_with_what_to_do(tmp_path: Path) -> None:
     assert "s3cret" not in message
 
 
+def test_a_token_on_the_institution_itself_gets_the_same_advice(tmp_path: Path) -> None:
+    text = VALID.replace('token_env = "ICBC_TOKEN"', "").replace(
+        "concurrency = 20", 'concurrency = 20\ntoken = "s3cret-token"'
+    )
+    with pytest.raises(ConfigurationError) as bad:
+        load_settings(write(tmp_path, text))
+    message = str(bad.value)
+    assert "institutions[0] (icbc-gs)" in message and "token:" in message
+    assert "inline secrets are not accepted" in message
+    assert "auth.token_env" in message and "auth.token_file" in message
+    assert "Extra inputs" not in message and "s3cret" not in message
+
+
 @pytest.mark.parametrize(
     ("change", "expected"),
     [

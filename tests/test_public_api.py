@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import sys
+from decimal import Decimal
 
 import pytest
 
@@ -46,22 +48,166 @@ EXPECTED = {
 }
 
 
-def test_top_level_api_is_pinned() -> None:
-    assert set(assetquery.__all__) == EXPECTED
+#: Every public subpackage's promise. Adding a name is a decision: pin it here and
+#: document it; removing one breaks callers.
+PINNED: dict[str, set[str]] = {
+    "assetquery": EXPECTED,
+    "assetquery.adapters": {
+        "Adapter",
+        "AdapterError",
+        "ControlRequest",
+        "ControlState",
+        "ControlStatus",
+        "ENTRY_POINT_GROUP",
+        "InquiryAnswer",
+        "InquiryRequest",
+        "Institution",
+        "InstitutionFailure",
+        "InstitutionRejected",
+        "InstitutionTimeout",
+        "InstitutionUnavailable",
+        "InstitutionUnreachable",
+        "JsonFields",
+        "MalformedResponse",
+        "Operation",
+        "PermanentAdapterError",
+        "ResultCodes",
+        "RetryableAdapterError",
+        "XmlFields",
+        "available_adapters",
+        "check_same_action",
+        "check_status",
+        "idempotency_conflict",
+        "json_body",
+        "load_adapter",
+        "retry_after_seconds",
+        "scrub",
+        "xml_body",
+    },
+    "assetquery.ledger": {
+        "ActionKind",
+        "ActionLedger",
+        "ActionState",
+        "ControlAction",
+        "ControlChannel",
+        "DueControl",
+        "FreezePlan",
+        "IllegalTransition",
+        "OPEN_STATES",
+        "OverControl",
+        "PENDING_STATES",
+        "PlannedControl",
+        "RulePack",
+        "SyncChange",
+        "Transition",
+        "WithdrawalCondition",
+        "control_end",
+        "load_rule_pack",
+        "plan_controls",
+        "renewal_deadline",
+    },
+    "assetquery.rules": {
+        "DayCount",
+        "Deadline",
+        "Period",
+        "PeriodUnit",
+        "RenewalPeriodFrom",
+        "RulePack",
+        "SLA_OPERATIONS",
+        "SlaKind",
+        "SlaPolicy",
+        "SlaRule",
+        "WaitingPeriodFrom",
+        "WorkingCalendar",
+        "YearSchedule",
+        "control_end",
+        "default_calendar",
+        "load_rule_pack",
+        "load_schedule",
+        "load_schedules",
+        "renewal_deadline",
+    },
+    "assetquery.sandbox": {
+        "BankAccount",
+        "Control",
+        "ControlView",
+        "Dataset",
+        "FundAccount",
+        "InstitutionProfile",
+        "Mortgage",
+        "RealEstateUnit",
+        "SandboxAdmin",
+        "SandboxConfig",
+        "SandboxParty",
+        "SandboxProcess",
+        "SimulatedLoop",
+        "TAGS",
+        "UnitOwner",
+        "create_app",
+        "dataset",
+        "institutions",
+        "institutions_toml",
+        "run_simulated",
+        "sandbox_admin",
+        "sandbox_dispatcher",
+        "serve",
+    },
+    "assetquery.sla": {
+        "BreachItem",
+        "Clock",
+        "ClockOutcome",
+        "Deadline",
+        "OperationStats",
+        "PerformanceReport",
+        "SLA_OPERATIONS",
+        "SlaKind",
+        "SlaPolicy",
+        "SlaRule",
+        "TrendPoint",
+        "WorkingCalendar",
+        "YearSchedule",
+        "default_calendar",
+        "load_schedule",
+        "load_schedules",
+        "overdue",
+        "performance",
+        "render_html",
+    },
+    "assetquery.store": {
+        "ActionNotFound",
+        "Audit",
+        "AuditEntry",
+        "AuditEvent",
+        "ChainCheck",
+        "Clock",
+        "ClockOutcome",
+        "Clocks",
+        "ConcurrentUpdate",
+        "DEFAULT_STORE",
+        "NewAction",
+        "NewClock",
+        "Store",
+        "normalize_url",
+    },
+    "assetquery.testing": {
+        "AdapterConformance",
+        "assert_normalized",
+        "mock_institution",
+        "run_inquiry",
+        "run_poll",
+        "sample_case",
+        "sample_organization",
+        "sample_person",
+    },
+}
 
 
-@pytest.mark.parametrize(
-    "module",
-    [
-        "assetquery",
-        "assetquery.adapters",
-        "assetquery.ledger",
-        "assetquery.sandbox",
-        "assetquery.sla",
-        "assetquery.store",
-        "assetquery.testing",
-    ],
-)
+@pytest.mark.parametrize("module", sorted(PINNED))
+def test_public_api_is_pinned(module: str) -> None:
+    assert set(importlib.import_module(module).__all__) == PINNED[module]
+
+
+@pytest.mark.parametrize("module", sorted(PINNED))
 def test_all_is_sorted_and_importable(module: str) -> None:
     imported = importlib.import_module(module)
     names = list(imported.__all__)
@@ -75,12 +221,49 @@ def test_all_is_sorted_and_importable(module: str) -> None:
         assert hasattr(imported, name), f"{module}.{name} is listed but missing"
 
 
-def test_public_objects_do_not_claim_private_homes() -> None:
-    # Re-exported classes keep their private module, but must be reachable publicly.
-    for name in assetquery.__all__:
-        obj = getattr(assetquery, name)
-        if isinstance(obj, type):
-            assert obj.__module__.startswith("assetquery"), name
+def home_problem(public: str, name: str, obj: object) -> str | None:
+    """What is wrong with where ``obj`` (``public.name``) says it lives, or None.
+
+    A public class or function must name a real home inside assetquery that defines it
+    under its own name: the public module itself, or a private module behind it. Not a
+    third-party object passed off as ours, not a module that does not hold it.
+    """
+    home = getattr(obj, "__module__", None)
+    qualname = getattr(obj, "__qualname__", None)
+    if home is None or qualname is None:
+        return None  # constants and instances have no home of their own
+    if home != "assetquery" and not home.startswith("assetquery."):
+        return f"{public}.{name} is {home}.{qualname}, not assetquery's own"
+    module = sys.modules.get(home) or importlib.import_module(home)
+    found: object = module
+    for part in qualname.split("."):
+        found = getattr(found, part, None)
+    if found is not obj:
+        return f"{public}.{name} claims {home}.{qualname}, which does not hold it"
+    if home != public and not any(part.startswith("_") for part in home.split(".")[1:]):
+        return f"{public}.{name} lives in another public module, {home}"
+    return None
+
+
+@pytest.mark.parametrize("module", sorted(PINNED))
+def test_public_objects_name_their_real_home(module: str) -> None:
+    imported = importlib.import_module(module)
+    problems = [
+        problem
+        for name in imported.__all__
+        if (problem := home_problem(module, name, getattr(imported, name))) is not None
+    ]
+    assert problems == []
+
+
+def test_a_false_home_is_caught() -> None:
+    class Stray:
+        pass
+
+    Stray.__module__ = "assetquery.sla"  # sla does not define it
+    assert "does not hold it" in (home_problem("assetquery", "Stray", Stray) or "")
+    assert "not assetquery's own" in (home_problem("assetquery", "Decimal", Decimal) or "")
+    assert home_problem("assetquery", "Money", assetquery.Money) is None
 
 
 def test_importing_the_library_leaves_the_database_layers_unloaded() -> None:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
-from ._errors import AssetqueryError
+from ._errors import IllegalTransition, OverControl
 from ._models import Operation
 from ._money import Money
 
@@ -154,34 +154,17 @@ _WHY_NOT: dict[ActionState, str] = {
 }
 
 
-class IllegalTransition(AssetqueryError):
-    """A move the state machine does not allow; the message names the move and why."""
-
-    def __init__(
-        self, action_id: int, kind: ActionKind, current: ActionState, target: ActionState
-    ) -> None:
-        self.action_id = action_id
-        self.current = current
-        self.target = target
-        why = _WHY_NOT.get(current)
-        if why is None:
-            allowed = sorted(s.value for s in TRANSITIONS[kind.is_control].get(current, ()))
-            why = f"from {current.value} a {kind.value} may only become {', '.join(allowed)}"
-        super().__init__(
-            f"{kind.value} #{action_id}: {current.value} → {target.value} is not allowed: {why}"
-        )
-
-
-class OverControl(AssetqueryError):
-    """A freeze would push the case's controlled total above the claim (proportionality)."""
-
-
 def check_transition(
     action_id: int, kind: ActionKind, current: ActionState, target: ActionState
 ) -> None:
     """Raise :class:`IllegalTransition` unless ``current → target`` is legal for ``kind``."""
-    if target not in TRANSITIONS[kind.is_control].get(current, frozenset()):
-        raise IllegalTransition(action_id, kind, current, target)
+    allowed = TRANSITIONS[kind.is_control].get(current, frozenset())
+    if target not in allowed:
+        why = _WHY_NOT.get(current)
+        if why is None:
+            names = ", ".join(sorted(state.value for state in allowed))
+            why = f"from {current.value} a {kind.value} may only become {names}"
+        raise IllegalTransition(action_id, kind.value, current.value, target.value, why)
 
 
 class WithdrawalCondition(StrEnum):

@@ -61,6 +61,19 @@ class RetrySettings(_Section):
     jitter: float = Field(default=0.5, ge=0, description="random extra of up to this, seconds")
 
 
+def _refuse_inline_secrets(data: Any, prefix: str) -> None:
+    """Refuse a secret written into the configuration, saying where it belongs instead."""
+    if not isinstance(data, Mapping):
+        return
+    for key in data:
+        if str(key).lower() in _INLINE_SECRETS:
+            raise ValueError(
+                f"{prefix}{key}: inline secrets are not accepted in the configuration; "
+                "put the secret in an environment variable and name it with "
+                "auth.token_env (or keep it in a file named by auth.token_file)"
+            )
+
+
 class AuthSettings(_Section):
     """How to authenticate to an institution. Only references to secrets, never secrets."""
 
@@ -80,14 +93,7 @@ class AuthSettings(_Section):
     @model_validator(mode="before")
     @classmethod
     def _no_inline_secrets(cls, data: Any) -> Any:
-        if isinstance(data, Mapping):
-            for key in data:
-                if str(key).lower() in _INLINE_SECRETS:
-                    raise ValueError(
-                        f"auth.{key}: inline secrets are not accepted in the configuration; "
-                        "put the secret in an environment variable and name it with "
-                        "auth.token_env (or keep it in a file named by auth.token_file)"
-                    )
+        _refuse_inline_secrets(data, "auth.")
         return data
 
     @model_validator(mode="after")
@@ -177,6 +183,14 @@ class InstitutionSettings(_Section):
         description="deadlines per operation, over the rule pack's defaults for the adapter",
     )
     options: dict[str, Any] = Field(default_factory=dict, description="adapter-specific settings")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_inline_secrets(cls, data: Any) -> Any:
+        # A token written on the institution itself gets the same advice as one under auth,
+        # not "Extra inputs are not permitted".
+        _refuse_inline_secrets(data, "")
+        return data
 
     @field_validator("sla")
     @classmethod

@@ -1,20 +1,44 @@
-"""Every exception assetquery raises, in one place.
+"""Every exception assetquery raises, in one place, and how they are related.
 
-Two families matter to callers:
+::
 
-* ``InvalidInput`` (a ``ValueError``): a value the caller supplied is wrong. It names the
-  field and the reason, so a batch can report the row and carry on.
-* ``AdapterError``: an institution could not answer. Adapters raise these; the dispatcher
-  retries the ``retryable`` ones and turns the rest into an institution status. They never
-  escape a lookup.
+    AssetqueryError
+    ├── InvalidInput (ValueError)        a value the caller gave is wrong: field and reason
+    ├── BatchInputError                  a batch file as a whole cannot be used
+    ├── ConfigurationError               the configuration cannot be used: file and key
+    │   └── MissingUvicorn (ImportError) ``sandbox serve`` without the sandbox extra
+    ├── RefusedRequest (PermissionError) purpose binding refused it before anything was sent
+    ├── IllegalTransition                a control action move the state machine forbids
+    ├── OverControl                      a freeze would control more than the claim
+    ├── ActionNotFound (KeyError)        no action with that id in the store
+    ├── ConcurrentUpdate                 another writer kept changing the same action
+    └── AdapterError                     an institution gave no usable answer
+        ├── RetryableAdapterError        worth asking again
+        │   ├── InstitutionUnavailable   429, 502, 503, 504
+        │   ├── InstitutionTimeout       no answer in time
+        │   └── InstitutionUnreachable   the connection failed
+        └── PermanentAdapterError        asking again gives the same answer
+            ├── InstitutionRejected      credentials, bad request, not permitted
+            ├── InstitutionFailure       the institution's own error
+            └── MalformedResponse        an answer of the wrong shape
+
+Callers handle two families above all: ``InvalidInput`` names the field and the reason, so
+a batch can report the row and carry on; ``AdapterError`` is what adapters raise, and the
+dispatcher retries the ``retryable`` ones and turns the rest into an institution's status:
+they never escape a lookup. (The simulated registries raise a few exceptions of their own
+inside the sandbox's app; none reaches a caller.)
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "ActionNotFound",
     "AdapterError",
     "AssetqueryError",
+    "BatchInputError",
+    "ConcurrentUpdate",
     "ConfigurationError",
+    "IllegalTransition",
     "InstitutionFailure",
     "InstitutionRejected",
     "InstitutionTimeout",
@@ -22,6 +46,8 @@ __all__ = [
     "InstitutionUnreachable",
     "InvalidInput",
     "MalformedResponse",
+    "MissingUvicorn",
+    "OverControl",
     "PermanentAdapterError",
     "RefusedRequest",
     "RetryableAdapterError",
@@ -41,12 +67,51 @@ class InvalidInput(AssetqueryError, ValueError):
         super().__init__(f"{field}: {reason}")
 
 
+class BatchInputError(AssetqueryError):
+    """The batch file as a whole cannot be used; the message says why and what to do."""
+
+
 class ConfigurationError(AssetqueryError):
     """The configuration cannot be used. The message names the file and the key."""
 
 
+class MissingUvicorn(ConfigurationError, ImportError):
+    """uvicorn (the ``sandbox`` extra) is not installed: an install problem, said plainly."""
+
+
 class RefusedRequest(AssetqueryError, PermissionError):
     """A request was refused before anything was sent (missing operator, case, ...)."""
+
+
+# --- control actions and the store ------------------------------------------------------
+
+
+class IllegalTransition(AssetqueryError):
+    """A move the state machine does not allow; the message names the move and why."""
+
+    def __init__(self, action_id: int, kind: str, current: str, target: str, why: str) -> None:
+        self.action_id = action_id
+        self.current = current
+        self.target = target
+        super().__init__(f"{kind} #{action_id}: {current} → {target} is not allowed: {why}")
+
+
+class OverControl(AssetqueryError):
+    """A freeze would push the case's controlled total above the claim (proportionality)."""
+
+
+class ActionNotFound(AssetqueryError, KeyError):
+    """No action with that id in the store."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class ConcurrentUpdate(AssetqueryError):
+    """Another writer kept changing the action; give up rather than overwrite its work."""
+
+
+# --- institutions ---------------------------------------------------------------------------
 
 
 class AdapterError(AssetqueryError):

@@ -21,7 +21,8 @@ from assetquery import (
     Party,
     ResultStatus,
 )
-from assetquery.adapters import Adapter, InquiryAnswer, InquiryRequest, load_adapter
+from assetquery.adapters import Adapter, InquiryAnswer, InquiryRequest, Institution, load_adapter
+from assetquery.ledger import ControlAction
 
 
 async def asynchronous(config: str) -> LookupReport:
@@ -58,3 +59,88 @@ def adapters() -> type[Adapter]:
     request: InquiryRequest | None = None
     del answer, request
     return cls
+
+
+async def ledger(store_url: str, report: LookupReport) -> list[ControlAction]:
+    """The control-action ledger as a court system drives it."""
+    from datetime import date, timedelta
+
+    from assetquery.ledger import (
+        ActionLedger,
+        ActionState,
+        ControlChannel,
+        DueControl,
+        FreezePlan,
+        SyncChange,
+        plan_controls,
+    )
+    from assetquery.rules import RulePack, control_end, load_rule_pack, renewal_deadline
+    from assetquery.store import Store
+
+    store = Store(store_url)
+    rules: RulePack = load_rule_pack()
+    async with Dispatcher.sandbox(store=store) as dispatcher:
+        channel: ControlChannel = dispatcher  # a Dispatcher is what the ledger talks through
+        book = ActionLedger(store, channel, rules=rules)
+        plan: FreezePlan = await book.plan(report)
+        plan = plan_controls(report, Money("100.00"), already_controlled=Money("0"))
+        frozen: ControlAction = await book.freeze(
+            report.party,
+            report.case,
+            institution="bank",
+            identifier="6222020000000000",
+            amount=Money("100.00"),
+            document="（2024）甘0191执1234号之一",
+        )
+        renewed: ControlAction = await book.renew(frozen.id, operator="李", document="续冻")
+        changes: list[SyncChange] = await book.sync()
+        radar: list[DueControl] = await book.due(timedelta(days=30), today=date(2024, 5, 6))
+        executed: list[ControlAction] = await book.execute(
+            plan, report.party, report.case, document="文书"
+        )
+        open_ones: list[ControlAction] = store.find(states={ActionState.EFFECTIVE}, limit=10)
+    ends: date = control_end(rules, "bank_account", date(2024, 2, 29))
+    warn_from: date = renewal_deadline(rules, ends)
+    del renewed, changes, radar, open_ones, warn_from
+    store.close()
+    return executed
+
+
+def sla(store_url: str) -> str:
+    """Deadlines and institution performance, as the court reads them."""
+    from datetime import datetime
+
+    from assetquery.rules import Deadline, WorkingCalendar, default_calendar
+    from assetquery.sla import Clock, PerformanceReport, overdue, performance, render_html
+    from assetquery.store import ChainCheck, Store
+
+    calendar: WorkingCalendar = default_calendar()
+    deadline: Deadline = calendar.add_working_days(datetime.now().astimezone(), 1)
+    due_at: datetime = deadline.due_at
+    store = Store(store_url)
+    figures: PerformanceReport = performance(store, by="month")
+    late: list[Clock] = overdue(store)
+    chain: ChainCheck = store.audit.verify()
+    del due_at, late, chain
+    return render_html(figures)
+
+
+def testing_kit() -> None:
+    """What an adapter author's tests call."""
+    from assetquery.testing import (
+        AdapterConformance,
+        mock_institution,
+        run_inquiry,
+        sample_case,
+        sample_person,
+    )
+
+    kit: type[AdapterConformance] = AdapterConformance
+    request = InquiryRequest(sample_person(), sample_case(), "request-1")
+    with mock_institution("https://institution.test") as router:
+        answer: InquiryAnswer = run_inquiry(load_adapter("bank")(_institution()), request, router)
+    del kit, answer
+
+
+def _institution() -> Institution:
+    return Institution(id="bank", name="bank")

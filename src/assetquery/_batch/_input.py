@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from .._errors import AssetqueryError, InvalidInput
+from .._errors import BatchInputError, InvalidInput
 from .._models import Case, LookupRequest, Party
 
 __all__ = [
@@ -34,10 +34,6 @@ __all__ = [
     "parse_row",
     "read_rows",
 ]
-
-
-class BatchInputError(AssetqueryError):
-    """The batch file as a whole cannot be used; the message says why and what to do."""
 
 
 #: Canonical column → the headers accepted for it (English and the ones clerks use).

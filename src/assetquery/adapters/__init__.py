@@ -26,7 +26,9 @@ from ._base import (
     Institution,
     Operation,
     ResultCodes,
+    check_same_action,
     check_status,
+    idempotency_conflict,
     retry_after_seconds,
 )
 from ._registry import ENTRY_POINT_GROUP, available_adapters, load_adapter
@@ -55,7 +57,9 @@ __all__ = [
     "RetryableAdapterError",
     "XmlFields",
     "available_adapters",
+    "check_same_action",
     "check_status",
+    "idempotency_conflict",
     "json_body",
     "load_adapter",
     "retry_after_seconds",

@@ -332,7 +332,12 @@ _BUSY = frozenset({429, 502, 503, 504})
 
 # ASCII digits (str.isdigit() also accepts "²"), and at most about a month of them.
 def idempotency_conflict(institution: str, reported: str | None = None) -> InstitutionRejected:
-    """The refusal of a control action whose idempotency key was used for another request."""
+    """The refusal of a control action whose idempotency key was used for another request.
+
+    Raise it where the institution says the key is taken by a *different* action (often a
+    409): the action was not applied, and sending it again cannot help. The same action sent
+    twice is not a conflict: answer with its status.
+    """
     detail = f" ({reported})" if reported else ""
     return InstitutionRejected(
         f"{institution} refused the control action: its idempotency key was used for a "
@@ -344,7 +349,11 @@ def idempotency_conflict(institution: str, reported: str | None = None) -> Insti
 def check_same_action(
     echoed: str | None, request: ControlRequest, institution: str, field: str
 ) -> None:
-    """An answer that names another action's key (in ``field``) is not about this one."""
+    """An answer that names another action's key (in ``field``) is not about this one.
+
+    Call it on every submission and status answer that echoes the key: a mixed-up answer
+    must fail as :class:`MalformedResponse`, never be recorded against the wrong action.
+    """
     if echoed is not None and echoed != request.idempotency_key:
         raise MalformedResponse(
             f"{institution} answered about another control action (field {field} differs)",

@@ -349,7 +349,13 @@ class ActionLedger:
         """Send a requested action (again: same key). What ``sync`` does for unsent ones."""
         action = await self._db(self.store.get, action_id)
         if action.state is not ActionState.REQUESTED:
-            raise IllegalTransition(action.id, action.kind, action.state, ActionState.SUBMITTED)
+            raise IllegalTransition(
+                action.id,
+                action.kind.value,
+                action.state.value,
+                ActionState.SUBMITTED.value,
+                "only a requested action is sent from here; sync follows the others",
+            )
         return await self._send(action)
 
     async def sync(self, states: Collection[ActionState] = OPEN_STATES) -> list[SyncChange]:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .._errors import ConfigurationError
+from .._errors import MissingUvicorn
 from ._app import create_app
 from ._config import SandboxConfig
 from ._http import DroppedConnection
@@ -23,10 +23,6 @@ __all__ = ["MissingUvicorn", "serve"]
 
 #: Seconds a stopping server waits for requests still running (a hanging fault) to finish.
 _GRACEFUL_SHUTDOWN = 1
-
-
-class MissingUvicorn(ConfigurationError, ImportError):
-    """uvicorn (the ``sandbox`` extra) is not installed: an install problem, said plainly."""
 
 
 def serve(

@@ -14,13 +14,14 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+from .._errors import ActionNotFound, ConcurrentUpdate
 from ._records import AuditEvent, Clock, ClockOutcome, NewClock
 
 if TYPE_CHECKING:
     from ._audit import Audit, AuditEntry, ChainCheck
     from ._clocks import Clocks
     from ._engine import DEFAULT_STORE, normalize_url
-    from ._store import ActionNotFound, ConcurrentUpdate, NewAction, Store
+    from ._store import NewAction, Store
 
 __all__ = [
     "DEFAULT_STORE",
@@ -47,8 +48,6 @@ _LAZY = {
     "Clocks": "._clocks",
     "DEFAULT_STORE": "._engine",
     "normalize_url": "._engine",
-    "ActionNotFound": "._store",
-    "ConcurrentUpdate": "._store",
     "NewAction": "._store",
     "Store": "._store",
 }

@@ -29,7 +29,7 @@ from .._actions import (
     WithdrawalCondition,
     check_transition,
 )
-from .._errors import AssetqueryError
+from .._errors import ActionNotFound, ConcurrentUpdate
 from .._identifiers import mask_account, mask_id_number, mask_name, mask_text
 from .._models import Party
 from .._money import Money
@@ -38,7 +38,7 @@ from ._clocks import Clocks, NewClock, clock_values
 from ._engine import DEFAULT_STORE, create_store_engine, migrate
 from ._schema import ActionRow, ClockRow, TransitionRow
 
-__all__ = ["ActionNotFound", "ConcurrentUpdate", "NewAction", "Store"]
+__all__ = ["NewAction", "Store"]
 
 T = TypeVar("T")
 
@@ -55,17 +55,6 @@ _CHANGEABLE = frozenset(
     }
 )
 _CONFLICT_RETRIES = 5
-
-
-class ActionNotFound(AssetqueryError, KeyError):
-    """No action with that id in the store."""
-
-    def __str__(self) -> str:
-        return str(self.args[0])
-
-
-class ConcurrentUpdate(AssetqueryError):
-    """Another writer kept changing the action; give up rather than overwrite its work."""
 
 
 @dataclass(frozen=True, slots=True)
