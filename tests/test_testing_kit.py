@@ -37,9 +37,6 @@ from assetquery.adapters import (
     json_body,
 )
 from assetquery.testing import (
-    _HTTP_STATUSES,
-    _MALFORMED_BODIES,
-    _TRANSPORT_FAILURES,
     AdapterConformance,
     assert_normalized,
     mock_institution,
@@ -49,6 +46,7 @@ from assetquery.testing import (
     sample_organization,
     sample_person,
 )
+from assetquery.testing._inquiry import _HTTP_STATUSES, _MALFORMED_BODIES, _TRANSPORT_FAILURES
 
 BASE_URL = "https://toy.test"
 AT = "2024-05-06T10:15:30+08:00"

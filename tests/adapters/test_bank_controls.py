@@ -20,6 +20,7 @@ from assetquery._models import Case, Party
 from assetquery._money import Money
 from assetquery.adapters import ControlRequest, ControlState, Institution, Operation
 from assetquery.adapters._bank import BankAdapter
+from assetquery.testing import ControlConformance
 
 PATH = "/api/judicial/v2/controls"
 INSTITUTION = Institution(id="bank-icbc", name="示例银行")
@@ -380,3 +381,37 @@ async def test_what_a_bank_does_not_do_is_refused_before_sending(
     with pytest.raises(InstitutionRejected) as raised:
         await adapter.submit(client, freeze(party, document_case, **changes))
     assert raised.value.code == "unsupported_operation"
+
+
+class TestBankControlConformance(ControlConformance):
+    """The built-in bank adapter passes the kit adapter authors use."""
+
+    adapter_class = BankAdapter
+    institution = INSTITUTION
+    base_url = "https://bank.test"
+
+    def _answer(self, request: ControlRequest, state: str) -> dict[str, Any]:
+        return control(
+            idempotencyKey=request.idempotency_key,
+            operation=request.operation.value.upper(),
+            state=state,
+            message=None,
+        )
+
+    def mock_submit(self, router: respx.MockRouter, request: ControlRequest) -> None:
+        router.post(PATH).respond(200, json=self._answer(request, "ACCEPTED"))
+
+    def mock_status(self, router: respx.MockRouter, request: ControlRequest) -> None:
+        router.get(PATH, params={"idempotencyKey": request.idempotency_key}).respond(
+            200, json=self._answer(request, "EFFECTIVE")
+        )
+
+    def mock_status_unknown(self, router: respx.MockRouter, request: ControlRequest) -> None:
+        router.get(PATH).respond(404, json={"errorCode": "NOT_FOUND"})
+
+    def mock_duplicate(self, router: respx.MockRouter, request: ControlRequest) -> None:
+        # the bank answers a resend with the action it already holds under the key
+        router.post(PATH).respond(200, json=self._answer(request, "EFFECTIVE"))
+
+    def mock_conflict(self, router: respx.MockRouter, request: ControlRequest) -> None:
+        router.post(PATH).respond(409, json={"errorCode": "IDEMPOTENCY_CONFLICT"})

@@ -13,19 +13,24 @@ from assetquery_vehicle import VehicleRegistryAdapter
 
 from assetquery import AssetStatus, EncumbranceKind, Money, Party, ResultStatus
 from assetquery.adapters import (
+    ControlRequest,
+    ControlState,
     InquiryRequest,
     Institution,
     InstitutionFailure,
     InstitutionRejected,
     InstitutionUnavailable,
     MalformedResponse,
+    Operation,
     available_adapters,
     load_adapter,
 )
 from assetquery.testing import (
     AdapterConformance,
+    ControlConformance,
     mock_institution,
     run_inquiry,
+    run_submit,
     sample_case,
     sample_person,
 )
@@ -113,6 +118,62 @@ class TestVehicleConformance(AdapterConformance):
 
     def mock_not_found(self, router: respx.MockRouter, party: Party) -> None:
         router.post(PATH).respond(200, json=NONE)
+
+
+CONTROLS = "/vehicles/judicial-controls"
+VIN = "LSVAU218XN2183294"
+
+
+def seal_answer(request: ControlRequest, state: str = "RECEIVED") -> dict[str, Any]:
+    """The registry's answer about a seal or release sent with ``request``'s key."""
+    return {
+        "requestKey": request.idempotency_key,
+        "state": state,
+        "sealNo": "GS-SEAL-2025-0042",
+        "sealedFrom": "2025-03-10" if state != "RECEIVED" else None,
+        "sealedUntil": "2028-03-09" if state != "RECEIVED" else None,
+        "queue": None,
+        "message": None,
+    }
+
+
+class TestVehicleControlConformance(ControlConformance):
+    """Seals and their release honour the control contract: the same kit, other half."""
+
+    adapter_class = VehicleRegistryAdapter
+    institution = INSTITUTION
+    base_url = BASE_URL
+    asset_identifier = VIN
+
+    def mock_submit(self, router: respx.MockRouter, request: ControlRequest) -> None:
+        router.post(CONTROLS).respond(200, json=seal_answer(request))
+
+    def mock_status(self, router: respx.MockRouter, request: ControlRequest) -> None:
+        router.get(f"{CONTROLS}/{request.idempotency_key}").respond(
+            200, json=seal_answer(request, "SEALED")
+        )
+
+    def mock_status_unknown(self, router: respx.MockRouter, request: ControlRequest) -> None:
+        router.get(f"{CONTROLS}/{request.idempotency_key}").respond(404)
+
+    def mock_duplicate(self, router: respx.MockRouter, request: ControlRequest) -> None:
+        router.post(CONTROLS).respond(200, json=seal_answer(request, "SEALED"))
+
+    def mock_conflict(self, router: respx.MockRouter, request: ControlRequest) -> None:
+        router.post(CONTROLS).respond(409, json={"errorCode": "KEY_REUSED"})
+
+
+def test_a_seal_asks_for_the_vin_until_the_end_date() -> None:
+    request = TestVehicleControlConformance().control_request(Operation.SEAL)
+    with mock_institution(BASE_URL) as router:
+        route = router.post(CONTROLS).respond(
+            200, json=seal_answer(request, "QUEUED") | {"queue": 2}
+        )
+        status = run_submit(VehicleRegistryAdapter(INSTITUTION), request, router)
+    sent = json.loads(route.calls.last.request.content)
+    assert sent["action"] == "SEAL" and sent["vin"] == VIN
+    assert sent["sealUntil"] == "2026-03-09" and sent["requestKey"] == request.idempotency_key
+    assert status.state is ControlState.WAITING and status.waiting_position == 2
 
 
 def inquire(answer: dict[str, Any], party: Party | None = None) -> tuple[Any, respx.Route]:

@@ -22,6 +22,22 @@ Answer, HTTP 200::
 
 ``"result": "ERROR"`` carries ``errorCode`` (E400 bad request, E401 credentials, E403 not
 permitted, E503 busy, anything else the registry's own failure) and ``errorMessage``.
+
+Seals and their release, ``POST {controls_path}`` (default ``/vehicles/judicial-controls``)::
+
+    {"requestKey": the action's idempotency key, "action": "SEAL" | "RELEASE",
+     "caseNo": ..., "court": ..., "officer": ..., "document": enforcement document number,
+     "vin": ..., "sealUntil": "YYYY-MM-DD" or null, "sealNo": the seal released, or null}
+
+Answer, HTTP 200 (the same action sent again with its key is answered the same way)::
+
+    {"requestKey": ..., "state": "RECEIVED" | "SEALED" | "QUEUED" | "REFUSED" | "RELEASED",
+     "sealNo": ..., "sealedFrom": ..., "sealedUntil": ..., "queue": position or null,
+     "message": ...}
+
+HTTP 409 ``{"errorCode": "KEY_REUSED"}``: the key belongs to another action. Where an action
+stands, ``GET {controls_path}/{requestKey}``: the same answer, or HTTP 404 when the registry
+never received the key.
 """
 
 from __future__ import annotations
@@ -42,12 +58,17 @@ from assetquery import (
 )
 from assetquery.adapters import (
     Adapter,
+    ControlRequest,
+    ControlState,
+    ControlStatus,
     InquiryAnswer,
     InquiryRequest,
     JsonFields,
     MalformedResponse,
     Operation,
     ResultCodes,
+    check_same_action,
+    idempotency_conflict,
     json_body,
 )
 
@@ -71,14 +92,76 @@ _CODES = ResultCodes(
 # ISO 3779 alphabet: no I, O or Q. The check digit is not verified: imported vehicles keep
 # their maker's VIN, and European makers do not use one.
 _VIN = re.compile(r"[A-HJ-NPR-Z0-9]{17}")
+_ACTIONS = {Operation.SEAL: "SEAL", Operation.RELEASE: "RELEASE"}
+_CONTROL_STATES = {
+    "RECEIVED": ControlState.RECEIVED,
+    "SEALED": ControlState.EFFECTIVE,
+    "QUEUED": ControlState.WAITING,
+    "REFUSED": ControlState.REJECTED,
+    "RELEASED": ControlState.RELEASED,
+}
 
 
 class VehicleRegistryAdapter(Adapter):
     """Vehicles registered to a party, with the seals other courts already hold on them."""
 
     name: ClassVar[str] = "vehicle"
-    capabilities = frozenset({Operation.INQUIRY})
+    capabilities = frozenset(
+        {Operation.INQUIRY, Operation.SEAL, Operation.RELEASE, Operation.STATUS}
+    )
     asset_kinds = frozenset({"vehicle"})
+
+    @property
+    def _controls_path(self) -> str:
+        return str(self.institution.options.get("controls_path", "/vehicles/judicial-controls"))
+
+    async def submit(self, client: httpx.AsyncClient, request: ControlRequest) -> ControlStatus:
+        action = _ACTIONS.get(request.operation)
+        if action is None:
+            return await super().submit(client, request)  # refuses, sending nothing
+        payload = {
+            "requestKey": request.idempotency_key,
+            "action": action,
+            "caseNo": request.case.number,
+            "court": request.case.court or "",
+            "officer": request.case.operator,
+            "document": request.case.enforcement_document or "",
+            "vin": request.asset_identifier,
+            "sealUntil": request.ends_on.isoformat() if request.ends_on else None,
+            "sealNo": request.target,
+        }
+        # Sent once: after a timeout the ledger asks control_status(), it never resends.
+        response = await self.send(
+            client, "POST", self._controls_path, json=payload, readable=(409,)
+        )
+        if response.status_code == 409:
+            raise idempotency_conflict(self.institution.name)
+        return self._control(response, request)
+
+    async def control_status(
+        self, client: httpx.AsyncClient, request: ControlRequest
+    ) -> ControlStatus:
+        path = f"{self._controls_path}/{request.idempotency_key}"
+        response = await self.send(client, "GET", path, readable=(404,))
+        if response.status_code == 404:
+            return ControlStatus(ControlState.UNKNOWN)
+        return self._control(response, request)
+
+    def _control(self, response: httpx.Response, request: ControlRequest) -> ControlStatus:
+        name = self.institution.name
+        body = JsonFields(json_body(response, name))
+        check_same_action(body.opt_text("requestKey"), request, name, "$.requestKey")
+        state = _CONTROL_STATES.get(body.text("state"))
+        if state is None:
+            raise MalformedResponse("field $.state is not a known state", code="unexpected_shape")
+        return ControlStatus(
+            state=state,
+            reference=body.opt_text("sealNo"),
+            effective_on=body.opt_day("sealedFrom"),
+            ends_on=body.opt_day("sealedUntil"),
+            waiting_position=body.opt_position("queue"),
+            message=body.opt_text("message"),
+        )
 
     async def inquire(self, client: httpx.AsyncClient, request: InquiryRequest) -> InquiryAnswer:
         path = str(self.institution.options.get("path", "/vehicles/judicial-query"))

@@ -1,57 +1,4 @@
-"""A conformance kit for adapter authors: prove an adapter honours the contract in a few lines.
-
-Subclass :class:`AdapterConformance` in a test module, say which adapter to test, and register
-the institution's real answers in two hooks::
-
-    from assetquery.testing import AdapterConformance
-
-    from assetquery_vehicle import VehicleRegistryAdapter
-
-    FOUND = {...}       # a real "vehicles found" answer, anonymised
-    NONE = {...}        # a real "nothing registered" answer
-
-    class TestVehicleConformance(AdapterConformance):
-        adapter_class = VehicleRegistryAdapter
-        base_url = "https://vehicles.example"
-
-        def mock_found(self, router, party):
-            router.post("/vehicles/judicial-query").respond(200, json=FOUND)
-
-        def mock_not_found(self, router, party):
-            router.post("/vehicles/judicial-query").respond(200, json=NONE)
-
-pytest then runs the inherited checks:
-
-* the declarations: an :class:`~assetquery.adapters.Adapter` subclass with a ``name``,
-  ``capabilities`` that include inquiry, ``asset_kinds``, and (unless ``check_entry_point`` is
-  false) an ``assetquery.adapters`` entry point under its name;
-* the found answer: status ok and every record normalized (see :func:`assert_normalized`);
-* the not-found answer: status not_found, no assets;
-* error mapping, with no code from the author: every request answered with HTTP 429 (with
-  ``Retry-After``), 502, 503, 504 must raise a retryable error; 400, 401, 403, 404
-  :class:`~assetquery.adapters.InstitutionRejected`; 500 a non-retryable error; connection
-  failures :class:`~assetquery.adapters.InstitutionUnreachable`; timeouts
-  :class:`~assetquery.adapters.InstitutionTimeout`; and garbage, empty, truncated or wrongly
-  shaped bodies a non-retryable error (ideally :class:`~assetquery.adapters.MalformedResponse`).
-  Never a bare ``KeyError`` or ``ValueError``, never an answer, and never the party's ID
-  number or name in an error message;
-* for institutions that answer with a ticket (optional hooks :meth:`~AdapterConformance.
-  mock_pending` and :meth:`~AdapterConformance.mock_poll_found`): the pending answer, the
-  polled answer, and the same error mapping for the poll.
-
-Everything runs in ordinary synchronous tests (``asyncio.run``), so no pytest async plugin is
-needed, and nothing leaves the process: requests go to a respx router, never to the network.
-The helpers the checks are built from are exported for focused tests of one's own::
-
-    with mock_institution("https://vehicles.example") as router:
-        router.post("/vehicles/judicial-query").respond(200, json=FOUND)
-        answer = run_inquiry(adapter, request, router)
-    for record in answer.assets:
-        assert_normalized(record, "vehicles-gs", {"vehicle"})
-
-The kit needs `respx <https://lundberg.github.io/respx/>`_ (``pip install respx``); it is
-imported when a mock is first built, so the sample helpers work without it.
-"""
+"""The inquiry half of the conformance kit: samples, mocks, runners and the inquiry checks."""
 
 from __future__ import annotations
 
@@ -70,14 +17,14 @@ from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
 import httpx
 
-from ._errors import (
+from .._errors import (
     AdapterError,
     InstitutionRejected,
     InstitutionTimeout,
     InstitutionUnreachable,
     RetryableAdapterError,
 )
-from ._models import (
+from .._models import (
     AssetRecord,
     AssetStatus,
     Case,
@@ -88,8 +35,8 @@ from ._models import (
     Provenance,
     ResultStatus,
 )
-from ._money import Money
-from .adapters import (
+from .._money import Money
+from ..adapters import (
     ENTRY_POINT_GROUP,
     Adapter,
     InquiryAnswer,
@@ -543,19 +490,11 @@ def _answer_sample(router: MockRouter, which: int) -> _Sample:
 _NO_TICKETS = "the institution answers at once (no mock_pending hook)"
 
 
-class AdapterConformance:
-    """Base class of an adapter's conformance tests; subclass it as ``Test…``.
+class _KitSubject:
+    """What both halves of the kit test: the adapter, its institution, and whose assets.
 
-    Set :attr:`adapter_class`, usually :attr:`base_url` and :attr:`institution`, and
-    implement :meth:`mock_found` and :meth:`mock_not_found`. For an institution that hands
-    out tickets, also implement :meth:`mock_pending` and :meth:`mock_poll_found`.
-
-    Hooks register respx routes (relative to :attr:`base_url`) that answer as the real
-    institution does: use its real, anonymised wire samples, with the encoding and content
-    type it really sends. Every route a hook registers must be requested.
-
-    The error checks are parametrized through :meth:`pytest_generate_tests`; a subclass that
-    defines its own must call ``super().pytest_generate_tests(metafunc)``.
+    :class:`AdapterConformance` and :class:`~assetquery.testing.ControlConformance` share
+    these settings, so one test class can inherit both and set them once.
     """
 
     #: the adapter under test
@@ -571,6 +510,47 @@ class AdapterConformance:
     party: ClassVar[Party | None] = None
     #: the case inquired under; default: :func:`sample_case`
     case: ClassVar[Case | None] = None
+
+    # --- building blocks shared by the checks ------------------------------------------
+
+    def _adapter_class(self) -> type[Adapter]:
+        """The adapter class under test, or a TypeError saying to set it."""
+        adapter_class = getattr(type(self), "adapter_class", None)
+        if not isinstance(adapter_class, type):
+            raise TypeError(f"{type(self).__name__} must set adapter_class to the adapter class")
+        return adapter_class
+
+    def _adapter(self) -> Adapter:
+        return self._adapter_class()(self.institution)
+
+    def _party(self) -> Party:
+        """The party inquired about: :attr:`party`, or a sample one the adapter serves."""
+        if self.party is not None:
+            return self.party
+        if PartyKind.PERSON in self._adapter_class().party_kinds:
+            return sample_person()
+        return sample_organization()
+
+    def _mock(self) -> MockRouter:
+        """A router for one check; every route registered on it must be requested."""
+        return mock_institution(self.base_url, assert_all_called=True)
+
+
+class AdapterConformance(_KitSubject):
+    """Base class of an adapter's conformance tests; subclass it as ``Test…``.
+
+    Set :attr:`adapter_class`, usually :attr:`base_url` and :attr:`institution`, and
+    implement :meth:`mock_found` and :meth:`mock_not_found`. For an institution that hands
+    out tickets, also implement :meth:`mock_pending` and :meth:`mock_poll_found`.
+
+    Hooks register respx routes (relative to :attr:`base_url`) that answer as the real
+    institution does: use its real, anonymised wire samples, with the encoding and content
+    type it really sends. Every route a hook registers must be requested.
+
+    The error checks are parametrized through :meth:`pytest_generate_tests`; a subclass that
+    defines its own must call ``super().pytest_generate_tests(metafunc)``.
+    """
+
     #: also require an ``assetquery.adapters`` entry point under the adapter's name
     check_entry_point: ClassVar[bool] = True
     #: more bodies that must be refused (name → bytes), e.g. answers missing a required field
@@ -613,6 +593,9 @@ class AdapterConformance:
 
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
         """Give the error checks their cases (pytest calls this for each test method)."""
+        parent = getattr(super(), "pytest_generate_tests", None)
+        if parent is not None:  # another half of the kit, mixed in after this one
+            parent(metafunc)
         clashes = set(self.extra_malformed_bodies) & set(_MALFORMED_BODIES)
         if clashes:
             raise ValueError(
@@ -641,33 +624,11 @@ class AdapterConformance:
         """Whether the subclass implements :meth:`mock_pending`."""
         return type(self).mock_pending is not AdapterConformance.mock_pending
 
-    def _adapter_class(self) -> type[Adapter]:
-        """The adapter class under test, or a TypeError saying to set it."""
-        adapter_class = getattr(type(self), "adapter_class", None)
-        if not isinstance(adapter_class, type):
-            raise TypeError(f"{type(self).__name__} must set adapter_class to the adapter class")
-        return adapter_class
-
-    def _adapter(self) -> Adapter:
-        return self._adapter_class()(self.institution)
-
-    def _party(self) -> Party:
-        """The party inquired about: :attr:`party`, or a sample one the adapter serves."""
-        if self.party is not None:
-            return self.party
-        if PartyKind.PERSON in self._adapter_class().party_kinds:
-            return sample_person()
-        return sample_organization()
-
     def _request(self) -> InquiryRequest:
         """The inquiry every check makes."""
         return InquiryRequest(
             party=self._party(), case=self.case or sample_case(), request_id=self.request_id
         )
-
-    def _mock(self) -> MockRouter:
-        """A router for one check; every route registered on it must be requested."""
-        return mock_institution(self.base_url, assert_all_called=True)
 
     def _found_answer(self) -> tuple[InquiryAnswer, _Sample]:
         """The answer to the found scenario, and the institution's first answer in it."""
