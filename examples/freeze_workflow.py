@@ -2,6 +2,9 @@
 
     python examples/freeze_workflow.py [ledger.db]
 
+The ledger goes where the CLI's would: the file given, else the database ``ASSETQUERY_STORE``
+names (e.g. ``postgresql+psycopg://…``), else a temporary file removed at the end.
+
 1. look a debtor up and plan controls that cover the claim, and no more;
 2. submit the plan; send the same freeze once more (as after a crash) and see that the bank
    applied it once;
@@ -15,6 +18,7 @@ The sandbox's admin stands in for the other courts. Everything is fictional.
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import tempfile
 from datetime import timedelta
@@ -117,6 +121,8 @@ async def main(store_url: str) -> None:
 if __name__ == "__main__":
     if len(sys.argv) > 1:
         asyncio.run(main(f"sqlite:///{sys.argv[1]}"))
+    elif os.environ.get("ASSETQUERY_STORE"):
+        asyncio.run(main(os.environ["ASSETQUERY_STORE"]))
     else:
         with tempfile.TemporaryDirectory() as folder:
             asyncio.run(main(f"sqlite:///{Path(folder) / 'ledger.db'}"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,13 +17,18 @@ from assetquery._cli._app import app
 EXAMPLES = Path(__file__).parent.parent / "examples"
 
 
-def run_example(script: str, *arguments: str) -> str:
-    """Run ``examples/<script>`` as a user would; its standard output."""
+def run_example(script: str, *arguments: str, store: str | None = None) -> str:
+    """Run ``examples/<script>`` as a user would; its standard output. ``store`` is put in
+    ``ASSETQUERY_STORE`` (otherwise that variable is unset for the example)."""
+    env = {k: v for k, v in os.environ.items() if k != "ASSETQUERY_STORE"}
+    if store is not None:
+        env["ASSETQUERY_STORE"] = store
     done = subprocess.run(
         [sys.executable, str(EXAMPLES / script), *arguments],
         capture_output=True,
         text=True,
         timeout=120,
+        env=env,
     )
     assert done.returncode == 0, done.stderr[-4000:]  # the traceback, if it failed
     return done.stdout
@@ -68,6 +74,28 @@ def test_freeze_workflow_on_the_sandbox(tmp_path: Path) -> None:
     assert "waiting at position" in stdout
     assert "promoted from the waiting line" in stdout
     assert "renewal #" in stdout and "completed" in stdout
+
+
+def test_examples_keep_the_ledger_where_assetquery_store_says(tmp_path: Path) -> None:
+    ledger = tmp_path / "from-the-environment.db"
+    stdout = run_example("freeze_workflow.py", store=f"sqlite:///{ledger}")
+    assert "applied 1 time(s)" in stdout
+    assert ledger.stat().st_size > 0
+    from assetquery.store import Store
+
+    store = Store(f"sqlite:///{ledger}")
+    try:
+        assert store.find(), "the example's actions are in the store the environment named"
+    finally:
+        store.close()
+
+    clocks = tmp_path / "clocks.db"
+    run_example("sla_report.py", str(tmp_path / "sla.html"), store=f"sqlite:///{clocks}")
+    store = Store(f"sqlite:///{clocks}")
+    try:
+        assert store.clocks.find(), "the SLA example's clocks are in that store too"
+    finally:
+        store.close()
 
 
 def test_sla_report_example(tmp_path: Path) -> None:

@@ -194,6 +194,7 @@ PINNED: dict[str, set[str]] = {
         "AdapterConformance",
         "ControlConformance",
         "assert_normalized",
+        "build_report",
         "mock_institution",
         "run_control_status",
         "run_inquiry",

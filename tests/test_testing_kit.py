@@ -668,3 +668,52 @@ def test_samples_are_valid_and_distinct() -> None:
     assert organization.kind is PartyKind.ORGANIZATION
     assert case.parsed_number.is_enforcement
     assert case.operator
+
+
+# --- building reports for tests ----------------------------------------------------------------
+
+
+async def test_build_report_assembles_as_a_lookup_does() -> None:
+    from assetquery import Case, Dispatcher
+    from assetquery import Party as PublicParty
+    from assetquery.sandbox import dataset
+    from assetquery.testing import build_report
+
+    p = dataset().find("both_banks")[0]
+    party = PublicParty.parse(p.name, p.id_number, p.kind)
+    case = Case(number=p.case_number, court=p.court, operator="李承办", claim=p.claim)
+    async with Dispatcher.sandbox() as dispatcher:
+        looked_up = await dispatcher.lookup(party, case)
+
+    rebuilt = build_report(party, case, looked_up.results, at=looked_up.started_at)
+
+    assert rebuilt.assets == looked_up.assets
+    assert rebuilt.totals == looked_up.totals
+    assert rebuilt.coverage == looked_up.coverage
+    assert rebuilt.complete is looked_up.complete
+
+
+def test_build_report_from_assets_alone() -> None:
+    from assetquery.testing import build_report
+
+    at = datetime(2024, 5, 6, 2, tzinfo=UTC)
+    provenance = Provenance(institution="test", adapter="test", received_at=at)
+    record = AssetRecord(
+        kind="bank_account",
+        institution="test",
+        identifier="6217000012345678901",
+        identifier_type="account_number",
+        owner=Owner(name="张三"),
+        value=Money("100000.00"),
+        available=Money("100000.00"),
+        as_of=at,
+        provenance=provenance,
+    )
+    report = build_report(sample_person(), sample_case(), assets=[record, record], at=at)
+    assert report.assets == (record,)  # the same asset reported twice is one asset
+    assert report.coverage is not None
+    assert report.complete
+    empty = build_report(sample_person(), sample_case(), at=at)
+    assert empty.assets == () and empty.results[0].status is ResultStatus.NOT_FOUND
+    with pytest.raises(ValueError, match="timezone-aware"):
+        build_report(sample_person(), sample_case(), at=datetime(2024, 5, 6))

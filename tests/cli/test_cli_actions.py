@@ -155,3 +155,20 @@ def test_sync_reports_changes(store: str) -> None:
 def test_a_bad_window_names_the_option(store: str) -> None:
     code, output = invoke("actions", "due", "--within", "soon", "--store", store)
     assert code == 2 and "--within" in output
+
+
+def test_a_refused_freeze_says_so_and_exits_3(store: str) -> None:
+    p = dataset().find("both_banks")[0]
+    account = next(a for a in p.bank_accounts if a.bank == "bank-east" and a.available > 2)
+    code, output = invoke(
+        "actions", "freeze", "--name", p.name, "--id", p.id_number, "--case", p.case_number,
+        "--claim", str(p.claim), "--institution", "bank-east", "--account", account.account_number,
+        "--amount", "1.00", "--document", DOCUMENT, "--operator", "李承办", "--store", store,
+    )  # fmt: skip
+    assert code == 3, output  # the institution refused it: no court given
+    assert "refused: bank-east rejected freeze #1" in output
+    assert "Nothing was applied" in output
+
+    code, output = invoke("actions", "list", "--store", store, "--json")
+    assert code == 0
+    assert [a["state"] for a in json.loads(output)] == ["rejected"]  # recorded, not lost

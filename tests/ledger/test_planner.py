@@ -18,18 +18,16 @@ from assetquery import (
     Case,
     Encumbrance,
     EncumbranceKind,
-    InstitutionResult,
     InvalidInput,
     LookupReport,
     Money,
     Owner,
     Party,
     Provenance,
-    ResultStatus,
 )
-from assetquery._lookup._report import build_report
 from assetquery.adapters import Operation
 from assetquery.ledger._planner import FreezePlan, PlannedControl, plan_controls
+from assetquery.testing import build_report
 
 NOW = datetime(2026, 11, 26, 2, 30, tzinfo=UTC)
 PARTY = Party.person("张三", "110105199003071239")
@@ -134,23 +132,8 @@ MORTGAGE = Encumbrance(kind=EncumbranceKind.MORTGAGE, authority="示例银行", 
 
 
 def report(*assets: AssetRecord, claim: str | None = "150000.00") -> LookupReport:
-    result = InstitutionResult(
-        institution="all",
-        name="all institutions",
-        adapter="test",
-        status=ResultStatus.OK if assets else ResultStatus.NOT_FOUND,
-        assets=assets,
-        started_at=NOW,
-        finished_at=NOW,
-    )
-    return build_report(
-        lookup_id="L1",
-        party=PARTY,
-        case=case(claim),
-        results=[result],
-        started_at=NOW,
-        finished_at=NOW,
-    )
+    # The public builder: what a court's own planner tests would use.
+    return build_report(PARTY, case(claim), assets=assets, lookup_id="L1", at=NOW)
 
 
 def amounts(plan: FreezePlan) -> list[tuple[str, str | None]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import random
@@ -366,6 +367,26 @@ def test_minutes_and_days_share_a_log_scale(page: str) -> None:
     assert "logarithmic scale" in page
     ticks = re.findall(r'class="tick">([^<]+)<', page)
     assert {"10 min", "1 h", "1 d", "3 d"} <= set(ticks)
+
+
+@pytest.mark.parametrize("worst", [0.0, 0.004, 0.03, 0.07, 0.16, 0.22, 0.25, 0.37, 0.55, 0.71, 1.0])
+def test_breach_rate_axes_are_labelled_in_round_steps(
+    report: PerformanceReport, worst: float
+) -> None:
+    trend = [
+        replace(p, breach_rate=min(p.breach_rate, worst)) if p.breach_rate is not None else p
+        for p in report.trend
+    ]
+    trend[0] = replace(trend[0], breach_rate=worst)
+    page = render_html(replace(report, trend=tuple(trend)))
+    panel = page[page.index('class="chart trend"') :]
+    labels = re.findall(r'class="tick">(\d+)%<', panel.split("</svg>")[0])
+    rates = [int(label) for label in labels]
+    steps = {b - a for a, b in itertools.pairwise(rates)}
+    assert rates[0] == 0 and len(steps) == 1, labels
+    (step,) = steps
+    assert step in {1, 2, 5, 10, 20} and 5 <= len(rates) <= 7, labels
+    assert rates[-1] >= worst * 100  # the worst period fits under the top
 
 
 # --- in a real browser -------------------------------------------------------------------------

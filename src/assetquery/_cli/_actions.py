@@ -12,6 +12,7 @@ from typing import Annotated, TypeVar
 
 import typer
 from pydantic import TypeAdapter
+from rich.markup import escape
 from rich.table import Table
 
 from .._actions import ActionKind, ActionState, ControlAction, WithdrawalCondition
@@ -23,7 +24,7 @@ from .._money import Money
 from ..ledger._ledger import ActionLedger, DueControl, SyncChange
 from ..ledger._planner import FreezePlan
 from ..store import DEFAULT_STORE, Store
-from ._common import ConfigOption, CourtOption, fail_cleanly, out
+from ._common import EXIT_REFUSED, ConfigOption, CourtOption, err, fail_cleanly, out
 
 __all__ = ["actions_app"]
 
@@ -78,6 +79,22 @@ def _run(
 
 def _dispatcher(config: Path | None) -> Dispatcher:
     return Dispatcher(load_settings(config)) if config else Dispatcher.sandbox()
+
+
+def _report_sent(actions: Sequence[ControlAction], as_json: bool, title: str = "Actions") -> None:
+    """Show actions just sent; a refused one is said on stderr and ends with exit code 3."""
+    _print_actions(actions, as_json, title)
+    refused = [a for a in actions if a.state in (ActionState.REJECTED, ActionState.FAILED)]
+    for a in refused:
+        why = a.last_error or (a.transitions[-1].reason if a.transitions else "no reason given")
+        verb = "rejected" if a.state is ActionState.REJECTED else "could not carry out"
+        err.print(
+            f"[bold red]refused:[/] {a.institution} {verb} {a.kind.value} #{a.id}: "
+            f"{escape(why)}. Nothing was applied; correct the request and ask again.",
+            soft_wrap=True,
+        )
+    if refused:
+        raise typer.Exit(EXIT_REFUSED)
 
 
 def _print_actions(actions: Sequence[ControlAction], as_json: bool, title: str = "Actions") -> None:
@@ -168,7 +185,7 @@ def plan(
         return
     _print_plan(proposal)
     if execute:
-        _print_actions(done, as_json, "Submitted")
+        _report_sent(done, as_json, "Submitted")
 
 
 def _print_plan(proposal: FreezePlan) -> None:
@@ -228,7 +245,7 @@ def freeze(
             override_reason=override_reason,
         ),
     )
-    _print_actions([action], as_json)
+    _report_sent([action], as_json)
 
 
 @actions_app.command("seal")
@@ -262,7 +279,7 @@ def seal(
             live_seal=live,
         ),
     )
-    _print_actions([action], as_json)
+    _report_sent([action], as_json)
 
 
 @actions_app.command("deduct")
@@ -291,7 +308,7 @@ def deduct(
             withdrawal_condition=withdrawal_condition,
         ),
     )
-    _print_actions([action], as_json)
+    _report_sent([action], as_json)
 
 
 @actions_app.command("renew")
@@ -307,7 +324,7 @@ def renew(
     action = _run(
         config, store, lambda ledger: ledger.renew(control_id, operator=operator, document=document)
     )
-    _print_actions([action], as_json)
+    _report_sent([action], as_json)
 
 
 @actions_app.command("release")
@@ -328,7 +345,7 @@ def release(
             control_id, operator=operator, document=document, reason=reason
         ),
     )
-    _print_actions([action], as_json)
+    _report_sent([action], as_json)
 
 
 @actions_app.command("sync")

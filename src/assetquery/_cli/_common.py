@@ -17,6 +17,7 @@ from .._errors import AssetqueryError
 
 __all__ = [
     "EXIT_OK",
+    "EXIT_REFUSED",
     "EXIT_REJECTED",
     "EXIT_USAGE",
     "ConfigOption",
@@ -28,6 +29,8 @@ __all__ = [
 ]
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
+#: an institution refused a control action (or it could not be carried out): nothing applied
+EXIT_REFUSED = 3
 
 # Redirected output should not be wrapped at Rich's default of 80 columns.
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)

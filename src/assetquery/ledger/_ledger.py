@@ -40,21 +40,18 @@ from .._time import local_date, utc_now
 from ..adapters import ControlRequest, ControlState, ControlStatus, Operation
 from ..rules._pack import (
     RulePack,
-    control_end,
     load_rule_pack,
-    promoted_end,
     renewal_deadline,
-    renewed_end,
 )
 from ..store import AuditEvent, NewAction, NewClock, Store
 from ._channel import ControlChannel
 from ._planner import FreezePlan, plan_controls
+from ._reconcile import SYSTEM, decide
 
 __all__ = ["ActionLedger", "DueControl", "SyncChange"]
 
 T = TypeVar("T")
 #: who the ledger names for the moves it makes itself (sending, marking expiry)
-SYSTEM = "assetquery"
 
 #: Freezes that count against the claim: in force, or on their way there.
 _COUNTED = (
@@ -681,160 +678,29 @@ class ActionLedger:
         return clocks
 
     async def _adopt(self, action: ControlAction, status: ControlStatus) -> ControlAction:
-        """Record what the institution says about an action."""
-        state = status.state
-        said = f": {scrub(status.message, hide=(action.party_name,))}" if status.message else ""
-        if state is not ControlState.UNKNOWN and action.state is ActionState.REQUESTED:
-            # Sent again, or undone by a worker that asked too early: it has it after all.
-            action = await self._move(
-                action,
-                ActionState.SUBMITTED,
-                "the institution has it after all (same key)",
-                actor=SYSTEM,
-            )
-        if state is ControlState.UNKNOWN:
-            if action.state is ActionState.SUBMITTED:
-                return await self._move(
-                    action,
-                    ActionState.REQUESTED,
-                    "the institution has no record of it; it will be sent again, same key",
-                )
-            return action
-        if state is ControlState.RECEIVED:
-            if action.state is ActionState.SUBMITTED:
-                return await self._move(
-                    action,
-                    ActionState.ACKNOWLEDGED,
-                    f"received{said}",
-                    institution_reference=status.reference,
-                )
-            return action
-        if state is ControlState.REJECTED:
-            if action.state in (ActionState.SUBMITTED, ActionState.ACKNOWLEDGED):
-                return await self._move(
-                    action, ActionState.REJECTED, f"rejected{said}", last_error=said.lstrip(": ")
-                )
-            return action
-        if not action.kind.is_control:
-            return await self._complete_operation(action, status)
-        if state is ControlState.WAITING:
-            if action.state in (ActionState.SUBMITTED, ActionState.ACKNOWLEDGED):
-                return await self._move(
-                    action,
-                    ActionState.WAITING,
-                    f"in the waiting line at position {status.waiting_position}{said}",
-                    institution_reference=status.reference,
-                    waiting_position=status.waiting_position,
-                )
-            if action.waiting_position != status.waiting_position:
-                return await self._db(
-                    self.store.update,
-                    action.id,
-                    at=self._clock(),
-                    waiting_position=status.waiting_position,
-                )
-            return action
-        if state is ControlState.EFFECTIVE:
-            if action.state is ActionState.EFFECTIVE:
-                return action
-            return await self._come_into_force(action, status)
-        # RELEASED or LAPSED: closed at the institution.
-        if action.state in (ActionState.SUBMITTED, ActionState.ACKNOWLEDGED):
-            action = await self._come_into_force(action, status)
-        closed = ActionState.RELEASED if state is ControlState.RELEASED else ActionState.LAPSED
-        if action.state is closed:
-            return action
-        return await self._move(action, closed, f"{closed.value} at the institution{said}")
-
-    async def _come_into_force(self, action: ControlAction, status: ControlStatus) -> ControlAction:
-        promoted = action.state is ActionState.WAITING
-        effective_on = status.effective_on or self._today()
-        if status.ends_on is not None:
-            expires_on, source = status.ends_on, "institution"
-        elif promoted:
-            registered_on = _entered(action, ActionState.WAITING) or effective_on
-            expires_on = promoted_end(
-                self.rules,
-                action.asset_kind,
-                registered_on=registered_on,
-                promoted_on=effective_on,
-            )
-            source = "computed"
-        else:
-            expires_on = control_end(self.rules, action.asset_kind, effective_on)
-            source = "computed"
-        how = f"promoted from the waiting line on {effective_on}" if promoted else "in force"
-        return await self._move(
-            action,
-            ActionState.EFFECTIVE,
-            f"{how}; period ends {expires_on} ({source})",
-            institution_reference=status.reference or action.institution_reference,
-            effective_on=effective_on,
-            expires_on=expires_on,
-            expiry_source=source,
-            waiting_position=None,
-            amount=status.amount or action.amount,
-        )
-
-    async def _complete_operation(
-        self, action: ControlAction, status: ControlStatus
-    ) -> ControlAction:
-        if status.state is not ControlState.EFFECTIVE:
-            return action
-        if action.state is ActionState.COMPLETED:
-            return action
-        assert action.target_id is not None
-        target = await self._db(self.store.get, action.target_id)
-        # Without the institution's date, the day it was sent: the earliest it can have
-        # been done, so a period computed from it never ends late.
-        done_on = status.effective_on or _entered(action, ActionState.SUBMITTED) or self._today()
-        if action.kind is ActionKind.RENEW:
-            assert target.expires_on is not None
-            expires_on = status.ends_on or renewed_end(
-                self.rules,
-                target.asset_kind,
-                min(done_on, target.expires_on),
-                target.expires_on,
-            )
-            source = "institution" if status.ends_on else "computed"
-            await self._move(
-                target,
-                ActionState.EFFECTIVE,
-                f"renewed by #{action.id}; period now ends {expires_on} ({source})",
-                expires_on=expires_on,
-                expiry_source=source,
-            )
-        elif action.kind is ActionKind.RELEASE and target.state in (
-            ActionState.EFFECTIVE,
-            ActionState.WAITING,
+        """Record what the institution says about an action (the moves :func:`decide` says)."""
+        target = None
+        if (
+            not action.kind.is_control
+            and status.state is ControlState.EFFECTIVE
+            and action.target_id is not None
+            and action.state is not ActionState.COMPLETED
         ):
-            await self._move(target, ActionState.RELEASED, f"released by #{action.id}")
-        elif action.kind is ActionKind.DEDUCT:
-            assert target.amount is not None
-            assert action.amount is not None
-            remaining = target.amount - action.amount
-            if remaining.amount <= 0:
-                await self._move(
-                    target,
-                    ActionState.DEDUCTED,
-                    f"{action.amount} deducted by #{action.id}; nothing remains frozen",
-                    amount=Money(0, remaining.currency),
+            target = await self._db(self.store.get, action.target_id)
+        current = {action.id: action}
+        if target is not None:
+            current[target.id] = target
+        for move in decide(action, status, self.rules, self._today(), target=target):
+            before = current[move.action_id]
+            if move.state is None:
+                current[move.action_id] = await self._db(
+                    self.store.update, move.action_id, at=self._clock(), **move.changes
                 )
             else:
-                await self._move(
-                    target,
-                    ActionState.EFFECTIVE,
-                    f"{action.amount} deducted by #{action.id}; {remaining} remains frozen",
-                    amount=remaining,
+                current[move.action_id] = await self._move(
+                    before, move.state, move.reason, actor=move.actor, **move.changes
                 )
-        if action.state is ActionState.SUBMITTED or action.state is ActionState.ACKNOWLEDGED:
-            return await self._move(
-                action,
-                ActionState.COMPLETED,
-                f"done on {done_on}",
-                institution_reference=status.reference,
-            )
-        return action
+        return current[action.id]
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -843,14 +709,6 @@ class ActionLedger:
 
     async def list(self, **filters: object) -> Sequence[ControlAction]:
         return await self._db(self.store.find, **filters)
-
-
-def _entered(action: ControlAction, state: ActionState) -> date | None:
-    """The (Shanghai) day ``action`` last entered ``state``, from its recorded moves."""
-    for transition in reversed(action.transitions):
-        if transition.to_state is state:
-            return local_date(transition.at)
-    return None
 
 
 def _party_of(action: ControlAction) -> Party:

@@ -588,13 +588,13 @@ def _trend_section(report: PerformanceReport, names: dict[str, str]) -> str:
     periods = sorted({p.period_start for p in report.trend})
     operations = list(dict.fromkeys(p.operation for p in report.trend))
     styles = {op: _SERIES_STYLES[i % len(_SERIES_STYLES)] for i, op in enumerate(operations)}
-    ceiling = _rate_ceiling(max(p.breach_rate or 0.0 for p in answered))
+    ceiling, step = _rate_axis(max(p.breach_rate or 0.0 for p in answered))
     panels = "".join(
         _trend_panel(
             names[institution],
             [p for p in report.trend if p.institution == institution],
             periods,
-            ceiling,
+            (ceiling, step),
             styles,
             report.bucket,
         )
@@ -610,9 +610,24 @@ def _trend_section(report: PerformanceReport, names: dict[str, str]) -> str:
     )
 
 
-def _rate_ceiling(highest: float) -> float:
-    """The top of the shared rate axis: a round share just above the worst period."""
-    return next(c for c in (0.1, 0.2, 0.25, 0.5, 0.75, 1.0) if highest <= c)
+# Tops of the shared rate axis and the step between its labels: every label a whole
+# percentage a reader would write (0 %, 5 %, 10 % …), five to seven of them.
+_RATE_AXES = (
+    (0.05, 0.01),
+    (0.1, 0.02),
+    (0.2, 0.05),
+    (0.3, 0.05),
+    (0.4, 0.1),
+    (0.5, 0.1),
+    (0.6, 0.1),
+    (0.8, 0.2),
+    (1.0, 0.2),
+)
+
+
+def _rate_axis(highest: float) -> tuple[float, float]:
+    """The top of the shared rate axis, just above the worst period, and its label step."""
+    return next((top, step) for top, step in _RATE_AXES if highest <= top)
 
 
 def _trend_legend(styles: dict[str, tuple[str, str]]) -> str:
@@ -650,10 +665,12 @@ def _trend_panel(
     name: str,
     points: Sequence[TrendPoint],
     periods: Sequence[date],
-    ceiling: float,
+    axis: tuple[float, float],
     styles: dict[str, tuple[str, str]],
     bucket: str,
 ) -> str:
+    ceiling, step = axis
+
     def x(period: date) -> float:
         if len(periods) == 1:
             return (_PANEL_LEFT + _PANEL_RIGHT) / 2
@@ -678,14 +695,14 @@ def _trend_panel(
         f'<svg class="chart trend" viewBox="0 0 {_PANEL_W} {_PANEL_H}" role="img" '
         f'aria-label="{_e(f"Breach rate per {bucket} of {name}")}">'
         f"<title>{_e(f'Breach rate per {bucket}: {name}')}</title>"
-        f"{_rate_grid(ceiling, y)}{_period_axis(periods, x, bucket)}{series}</svg></figure>"
+        f"{_rate_grid(ceiling, step, y)}{_period_axis(periods, x, bucket)}{series}</svg></figure>"
     )
 
 
-def _rate_grid(ceiling: float, y: _YFunction) -> str:
+def _rate_grid(ceiling: float, step: float, y: _YFunction) -> str:
     parts = []
-    for k in range(5):
-        rate = ceiling * k / 4
+    for k in range(round(ceiling / step) + 1):
+        rate = round(k * step, 4)
         level = y(rate)
         parts.append(
             f'<line x1="{_PANEL_LEFT}" y1="{level:.1f}" x2="{_PANEL_RIGHT}" y2="{level:.1f}" '

@@ -56,6 +56,10 @@ connection lost, gateway error) is raised after exactly one submission and answe
 status query, never by a resend, and that the declared capabilities are what the adapter
 does. A test class may inherit both halves.
 
+For tests of code that reads reports (the freeze planner, say), :func:`build_report` makes a
+:class:`~assetquery.LookupReport` from institutions' results or from assets alone, merged,
+totalled and held against the claim as a lookup would.
+
 The kit needs `respx <https://lundberg.github.io/respx/>`_ (``pip install respx``); it is
 imported when a mock is first built, so the sample helpers work without it.
 """
@@ -71,12 +75,14 @@ from ._inquiry import (
     sample_organization,
     sample_person,
 )
+from ._reports import build_report
 
 __all__ = [
     "CONTROL_OPERATIONS",
     "AdapterConformance",
     "ControlConformance",
     "assert_normalized",
+    "build_report",
     "mock_institution",
     "run_control_status",
     "run_inquiry",
