@@ -172,3 +172,33 @@ def test_a_refused_freeze_says_so_and_exits_3(store: str) -> None:
     code, output = invoke("actions", "list", "--store", store, "--json")
     assert code == 0
     assert [a["state"] for a in json.loads(output)] == ["rejected"]  # recorded, not lost
+
+
+@pytest.mark.parametrize("name", ["action", "plan", "sync", "due"])
+def test_every_field_of_the_ledgers_json_is_described_and_documented(name: str) -> None:
+    from assetquery._cli._schemas import DESCRIPTIONS
+
+    code, output = invoke("schema", name)
+    assert code == 0, output
+    schema = json.loads(output)
+    docs = (Path(__file__).parents[2] / "docs" / "actions.md").read_text(encoding="utf-8")
+    for title, body in [(schema["title"], schema), *schema.get("$defs", {}).items()]:
+        for field, spec in body.get("properties", {}).items():
+            if title in DESCRIPTIONS or title == schema["title"]:
+                assert spec.get("description"), f"{title}.{field} has no description"
+                # money's two fields are described once, above the tables
+                shown = f'"{field}"' if title == "Money" else f"| `{field}` |"
+                assert shown in docs, f"docs/actions.md does not describe {title}.{field}"
+
+
+def test_the_action_schema_describes_expiry_source() -> None:
+    code, output = invoke("schema", "action")
+    assert code == 0
+    expiry = json.loads(output)["properties"]["expiry_source"]["description"]
+    assert "institution" in expiry and "computed" in expiry
+
+
+def test_an_unknown_schema_name_lists_the_known_ones() -> None:
+    code, output = invoke("schema", "actions")
+    assert code == 2
+    assert "is not one of" in output and "report" in output

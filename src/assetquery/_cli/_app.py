@@ -47,6 +47,7 @@ from ._common import (
     fail_cleanly,
     out,
 )
+from ._schemas import SCHEMAS, json_schema
 from ._sla import StoreOption, sla_app
 
 __all__ = ["app", "main"]
@@ -586,9 +587,20 @@ def config_check(
 
 
 @app.command()
-def schema() -> None:
-    """Print the JSON Schema of a lookup report (one line of batch output)."""
-    sys.stdout.write(json.dumps(LookupReport.model_json_schema(), ensure_ascii=False, indent=2))
+def schema(
+    name: Annotated[
+        str,
+        typer.Argument(
+            help="Which output: "
+            + "; ".join(f"{key} = {what}" for key, (what, _) in SCHEMAS.items())
+            + "."
+        ),
+    ] = "report",
+) -> None:
+    """Print the JSON Schema of a command's JSON output (default: a lookup report)."""
+    if name not in SCHEMAS:
+        raise typer.BadParameter(f"{name!r} is not one of {', '.join(SCHEMAS)}", param_hint="NAME")
+    sys.stdout.write(json.dumps(json_schema(name), ensure_ascii=False, indent=2))
     sys.stdout.write("\n")
 
 
