@@ -119,7 +119,7 @@ def kit_for(adapter: type[Adapter]) -> ControlConformance:
 
 def every_check(kit: ControlConformance) -> dict[str, Callable[[], None]]:
     """Every check, by pytest id, with the cases pytest would give it."""
-    declared = kit._adapter_class().capabilities
+    declared = kit.adapter_class.capabilities
     cases: dict[str, list[Any]] = {
         "control_operation": [op.value for op in CONTROL_OPERATIONS if op in declared],
         "undeclared_operation": [op.value for op in CONTROL_OPERATIONS if op not in declared],

@@ -1,10 +1,10 @@
 """assetquery: asset inquiry orchestration for court enforcement.
 
 One party lookup goes out to every configured institution at once (real-estate registry,
-housing provident fund centre, banks); the answers come back as one :class:`LookupReport`.
+housing provident fund centre, banks); the answers come back as one ``LookupReport``.
 
 Everything importable from here is the public API; modules with a leading underscore are
-internal. Adapter authors also use :mod:`assetquery.adapters` and :mod:`assetquery.testing`.
+internal. Adapter authors also use ``assetquery.adapters`` and ``assetquery.testing``.
 """
 
 from importlib.metadata import PackageNotFoundError, version

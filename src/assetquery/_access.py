@@ -2,7 +2,7 @@
 
 Nothing leaves the process without a well-formed case number and an operator; when the
 configuration lists them, only allowed operators and courts may ask. The fan-out engine and
-the ledger both ask :func:`refusal` before any request goes out, and record a refusal in the
+the ledger both ask ``refusal`` before any request goes out, and record a refusal in the
 audit trail.
 """
 

@@ -17,7 +17,7 @@ institution with an idempotency key, and tracked here until they close.
 
 A renewal keeps its control ``effective`` and records the move ``effective → effective``
 with the new expiry. Every move is stored with its time, actor and reason; a move not in
-:data:`TRANSITIONS` raises :class:`IllegalTransition` saying which move and why.
+``TRANSITIONS`` raises ``IllegalTransition`` saying which move and why.
 """
 
 from __future__ import annotations
@@ -157,7 +157,7 @@ _WHY_NOT: dict[ActionState, str] = {
 def check_transition(
     action_id: int, kind: ActionKind, current: ActionState, target: ActionState
 ) -> None:
-    """Raise :class:`IllegalTransition` unless ``current → target`` is legal for ``kind``."""
+    """Raise ``IllegalTransition`` unless ``current → target`` is legal for ``kind``."""
     allowed = TRANSITIONS[kind.is_control].get(current, frozenset())
     if target not in allowed:
         why = _WHY_NOT.get(current)

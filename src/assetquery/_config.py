@@ -224,7 +224,7 @@ class LookupSettings(_Section):
 
 
 class Settings(BaseSettings):
-    """Everything a dispatcher needs. Build with :func:`load_settings`."""
+    """Everything a dispatcher needs. Build with ``load_settings``."""
 
     model_config = SettingsConfigDict(
         env_prefix="ASSETQUERY_",

@@ -9,7 +9,7 @@ Check digits come from python-stdnum, but not its ``validate()`` verdicts:
   allows a letter as registration authority (``N``, ``Y``, ...). Here length, alphabet and the
   check character decide.
 
-Every validator raises :class:`InvalidInput` naming the field and the reason.
+Every validator raises ``InvalidInput`` naming the field and the reason.
 """
 
 from __future__ import annotations
@@ -102,7 +102,7 @@ _PROVINCE_CODES = frozenset(
 
 
 def validate_resident_id(value: str, *, field: str = "id_number") -> str:
-    """Return the compact 18-character resident ID or raise :class:`InvalidInput`.
+    """Return the compact 18-character resident ID or raise ``InvalidInput``.
 
     Checks length, alphabet, the embedded birth date and the ISO 7064 MOD 11-2 check digit.
     """
@@ -172,7 +172,7 @@ _USCC_SHAPE = re.compile(r"[0-9A-HJ-NP-RTUWXY]{18}")
 
 
 def validate_uscc(value: str, *, field: str = "id_number") -> str:
-    """Return the compact unified social credit code or raise :class:`InvalidInput`."""
+    """Return the compact unified social credit code or raise ``InvalidInput``."""
     code = compact(value)
     if not code:
         raise InvalidInput(field, "is empty; expected an 18-character unified social credit code")
@@ -272,7 +272,7 @@ _UNIT_NUMBER = re.compile(
 
 
 def validate_unit_number(value: str, *, field: str = "unit_number") -> str:
-    """Return the compact 28-character 不动产单元号 or raise :class:`InvalidInput`.
+    """Return the compact 28-character 不动产单元号 or raise ``InvalidInput``.
 
     Structure: 6-digit division code, 6-digit cadastral zone and subzone, 7-character parcel
     code (ownership G/J/Z, a type letter, 5 digits), 9-character fixture code (F/L/Q/W and 8
@@ -294,10 +294,10 @@ def validate_unit_number(value: str, *, field: str = "unit_number") -> str:
 
 
 def validate_account_number(value: str, *, field: str = "account_number") -> str:
-    """Return the digits of a bank account or card number, or raise :class:`InvalidInput`.
+    """Return the digits of a bank account or card number, or raise ``InvalidInput``.
 
     Only the shape is checked: lengths differ by bank and deposit accounts carry no
-    standard check digit (card numbers do: see :func:`stdnum.luhn`).
+    standard check digit (card numbers do: see ``stdnum.luhn``).
     """
     digits = compact(value)
     if not digits.isdigit():

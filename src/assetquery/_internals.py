@@ -9,7 +9,7 @@ results to httpx's own.
 pydantic validates every field of every model made the usual way, and ``model_construct``
 still walks every field looking for aliases and defaults. A lookup makes results, totals,
 sums of money and a report from values this library made or already validated; for those,
-:func:`assembled` sets what ``model_construct`` would set, and nothing else.
+``assembled`` sets what ``model_construct`` would set, and nothing else.
 
 Everything else in assetquery uses its dependencies' public API only (ruff's SLF001 holds
 the rest of the package to that); docs/performance.md gives what each helper here is worth.
@@ -17,12 +17,16 @@ the rest of the package to that); docs/performance.md gives what each helper her
 
 from __future__ import annotations
 
+import asyncio
+import heapq
 from typing import Any, TypeVar
 
 import httpx
 from pydantic import BaseModel
 
 __all__ = [
+    "JumpingLoop",
+    "LeanClient",
     "assembled",
     "fields_of",
     "header_value",
@@ -121,6 +125,85 @@ def response_of(
     response.stream = stream
     response._num_bytes_downloaded = 0
     return response
+
+
+# -- httpx's client ---------------------------------------------------------------------
+
+#: how many distinct paths a client remembers merged with its base URL
+_URL_MEMORY = 64
+
+
+class _NoCookies(httpx.Cookies):
+    """A jar that keeps nothing: an institution's API is token-authenticated and stateless,
+    and a cookie one answer sets must not ride along on the next party's request."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None
+
+
+class LeanClient(httpx.AsyncClient):
+    """httpx's AsyncClient, with the three private parts an institution's client changes.
+
+    No cookie jar (httpx's ``cookies`` setter copies into a plain jar, so the jar is set
+    where httpx keeps it); each path merged with the (fixed) base URL once, not on every
+    request; and the transport for a URL (``mounts=``, where respx's mock hooks in too)
+    reachable without the rest of ``send``'s layers.
+    """
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self._cookies = _NoCookies()
+        self._urls: dict[str, httpx.URL] = {}
+
+    def _merge_url(self, url: httpx.URL | str) -> httpx.URL:
+        if not isinstance(url, str):
+            return super()._merge_url(url)
+        merged = self._urls.get(url)
+        if merged is None:
+            merged = super()._merge_url(url)
+            if len(self._urls) < _URL_MEMORY:  # adapters use a handful of paths
+                self._urls[url] = merged
+        return merged
+
+    def merged_url(self, url: httpx.URL | str) -> httpx.URL:
+        """``url`` joined to the base URL, as httpx joins it for a request."""
+        return self._merge_url(url)
+
+    def transport_for(self, url: httpx.URL) -> httpx.AsyncBaseTransport:
+        """The transport httpx would send a request for ``url`` through."""
+        return self._transport_for_url(url)
+
+
+# -- asyncio's loop ----------------------------------------------------------------------
+
+
+class JumpingLoop(asyncio.SelectorEventLoop):
+    """A selector loop told, each time it would wait for its next timer, when that timer is.
+
+    asyncio has no public hook for "nothing is ready, about to wait": the check reads the
+    loop's ready queue and timer heap. A subclass that says it ``may_jump`` gets
+    ``jump_to`` the next live timer's time, so a simulated clock can move there instead
+    of the loop sleeping (the sandbox's simulated days).
+    """
+
+    def may_jump(self) -> bool:
+        return True
+
+    def jump_to(self, when: float) -> None:
+        """Called with the next live timer's loop time when the loop would wait for it."""
+
+    def _run_once(self) -> None:
+        ready: Any = self._ready  # type: ignore[attr-defined]
+        scheduled: list[Any] = self._scheduled  # type: ignore[attr-defined]
+        if not ready and scheduled and self.may_jump():
+            # Drop cancelled timers first, so the clock never jumps to a time nobody waits for.
+            while scheduled and scheduled[0]._cancelled:
+                handle = heapq.heappop(scheduled)
+                handle._scheduled = False
+                self._timer_cancelled_count -= 1  # type: ignore[attr-defined]
+            if scheduled:
+                self.jump_to(scheduled[0]._when)
+        super()._run_once()  # type: ignore[misc]
 
 
 # -- pydantic ---------------------------------------------------------------------------

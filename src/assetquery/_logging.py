@@ -1,15 +1,15 @@
 """Structured logs without personal data.
 
 assetquery never hands personal data to a logger in the first place (parties are logged as
-``party.masked``). :func:`mask_personal_data` is the safety net behind that rule: a
+``party.masked``). ``mask_personal_data`` is the safety net behind that rule: a
 structlog processor that masks values under personal-data keys, and ID-like or
 account-like numbers anywhere in a string. It is in the chain of every assetquery logger.
 
 The loggers render each event as one JSON object and hand it to the standard library logger
 of the same name (``assetquery.dispatcher``, ...). A library should not print on its own:
 nothing below WARNING appears until the application (or the CLI, via
-:func:`configure_logging`) attaches a handler. Applications with their own structlog chain
-can add :func:`mask_personal_data` to it.
+``configure_logging``) attaches a handler. Applications with their own structlog chain
+can add ``mask_personal_data`` to it.
 """
 
 from __future__ import annotations
@@ -91,15 +91,18 @@ def get_logger(name: str) -> structlog.stdlib.BoundLogger:
     return logger
 
 
+class _OwnHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The handler ``configure_logging`` installs, so a second call replaces it."""
+
+
 def configure_logging(level: int | str = logging.WARNING, stream: TextIO | None = None) -> None:
     """Print assetquery's log lines (JSON) to ``stream`` (stderr) from ``level`` up."""
     root = logging.getLogger("assetquery")
     root.setLevel(level if isinstance(level, int) else level.upper())
     for handler in list(root.handlers):
-        if getattr(handler, "_assetquery", False):
+        if isinstance(handler, _OwnHandler):
             root.removeHandler(handler)
-    handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    handler._assetquery = True  # type: ignore[attr-defined]
-    root.addHandler(handler)
+    own = _OwnHandler(stream or sys.stderr)
+    own.setFormatter(logging.Formatter("%(message)s"))
+    root.addHandler(own)
     root.propagate = False

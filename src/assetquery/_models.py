@@ -135,7 +135,7 @@ def _clean_name(value: str, field: str = "name") -> str:
 class Party(_Model):
     """The party whose assets are sought: a person or an organization.
 
-    Build with :meth:`person`, :meth:`organization`, or :meth:`parse` when the kind is not
+    Build with ``person``, ``organization``, or ``parse`` when the kind is not
     known (an 18-character number is tried as a resident ID, then as a credit code).
     """
 
@@ -470,7 +470,7 @@ class Operation(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class LookupRequest:
-    """One item for :meth:`~assetquery.Dispatcher.lookup_many`; ``reference`` comes back on
+    """One item for ``lookup_many``; ``reference`` comes back on
     the report (a batch puts the input row there)."""
 
     party: Party

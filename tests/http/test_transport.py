@@ -227,7 +227,7 @@ async def test_the_dispatcher_times_a_silent_server_with_its_own_timer(
     # Its clients arm no transport timeouts; the attempt's timer alone ends the wait.
     server, url = await _serve(_never_answers)
     async with server, Dispatcher(_one_bank(url, transport, timeout=0.05)) as dispatcher:
-        client = dispatcher._routes[0].client
+        client = dispatcher._routes[0].client  # noqa: SLF001 - the dispatcher's own route
         assert client is not None and client.timeout == httpx.Timeout(None)
         report = await dispatcher.lookup(person, case)
     result = report.result_for("bank")
@@ -396,12 +396,13 @@ async def test_requests_to_one_path_share_a_url_the_aiohttp_transport_converts_o
     async with build_client(settings) as client:
         first = client.build_request("POST", "/inquiry", json={"n": 1})
         second = client.build_request("POST", "/inquiry", json={"n": 2})
-        transport = client._transport_for_url(first.url)
+        transport = client.transport_for(first.url)
         assert isinstance(transport, CappedTransport)
-        aiohttp_transport = transport._inner
+        aiohttp_transport = transport._inner  # noqa: SLF001 - our transport's own layer
         assert isinstance(aiohttp_transport, AiohttpTransport)
         assert first.url is second.url  # httpx itself would copy it for each request
-        assert aiohttp_transport._url(first.url) is aiohttp_transport._url(second.url)
+        converted = aiohttp_transport._url  # noqa: SLF001 - our subclass's own cache
+        assert converted(first.url) is converted(second.url)
 
 
 async def test_the_short_way_follows_changes_to_the_clients_headers() -> None:

@@ -80,7 +80,7 @@ async def test_plan_freeze_and_the_same_freeze_again_gives_one_freeze(sandbox: S
     first = freezes[0]
     # The same submission once more, as after a crash: the same key, sent again.
     again = await sandbox.ledger.dispatcher.submit_control(
-        first.institution, await sandbox.ledger._db(sandbox.ledger.request_for, first)
+        first.institution, sandbox.ledger.request_for(first)
     )
     assert again.state is ControlState.EFFECTIVE
     assert again.reference == first.institution_reference
@@ -122,7 +122,7 @@ async def test_a_leap_day_freeze_without_a_reported_end(sandbox: Sandbox) -> Non
         freeze.id, ActionState.SUBMITTED, at=datetime.now(UTC), actor="t", reason="sent"
     )
     submitted = sandbox.ledger.store.get(freeze.id)
-    effective = await sandbox.ledger._adopt(
+    effective = await sandbox.ledger._adopt(  # noqa: SLF001 - applying an answer, as sync does
         submitted,
         ControlStatus(ControlState.EFFECTIVE, reference="X", effective_on=date(2024, 2, 29)),
     )
@@ -135,7 +135,7 @@ async def test_a_leap_day_freeze_without_a_reported_end(sandbox: Sandbox) -> Non
     sandbox.ledger.store.move(
         other.id, ActionState.SUBMITTED, at=datetime.now(UTC), actor="t", reason="sent"
     )
-    reported = await sandbox.ledger._adopt(
+    reported = await sandbox.ledger._adopt(  # noqa: SLF001 - applying an answer, as sync does
         sandbox.ledger.store.get(other.id),
         ControlStatus(
             ControlState.EFFECTIVE,

@@ -542,7 +542,7 @@ async def test_a_cancelled_lookup_cancels_every_request_and_leaves_no_task(
 
         assert sorted(cancelled) == sorted(started) == sorted(hanging)
         assert asyncio.all_tasks() == {asyncio.current_task()}  # none left running
-        for route in dispatcher._routes:  # every slot given back
+        for route in dispatcher._routes:  # noqa: SLF001 - every slot given back
             assert free_slots(route.gate) == route.settings.concurrency, route.settings.id
 
 

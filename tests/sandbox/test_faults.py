@@ -132,7 +132,7 @@ def test_the_id_counter_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_faults, "REMEMBERED_IDS", 10)
     plan = FaultPlan(7, "bank-east", SandboxConfig.uniform(error_rate=0.5).profile("bank-east"))
     decisions = [plan.decide(f"R-{i}") for i in range(100)]
-    assert len(plan._seen) == 10
+    assert len(plan._seen) == 10  # noqa: SLF001 - the plan's memory is what is bounded
     assert {d.fault for d in decisions} == {Fault.ERROR, None}
 
 
@@ -140,4 +140,4 @@ def test_a_quiet_profile_draws_nothing() -> None:
     plan = FaultPlan(7, "bank-east", SandboxConfig().profile("bank-east"))
     assert plan.decide("R-1").fault is None
     assert plan.decide("R-1").delay == 0
-    assert not plan._seen
+    assert not plan._seen  # noqa: SLF001 - nothing remembered

@@ -1,9 +1,9 @@
 """Reading a clerk's batch file: CSV (UTF-8, UTF-8 with BOM, GBK), XLSX or JSONL.
 
 Rows are read lazily, one at a time, so a file of any size costs the same memory. Each row
-becomes a :class:`LookupRequest` or a :class:`Rejection` naming its line and the reason; a
+becomes a ``LookupRequest`` or a ``Rejection`` naming its line and the reason; a
 rejected row never stops the batch. A file that cannot be read at all (unknown format,
-missing columns) raises :class:`BatchInputError` before anything is looked up.
+missing columns) raises ``BatchInputError`` before anything is looked up.
 """
 
 from __future__ import annotations
@@ -303,7 +303,7 @@ def read_rows(path: Path) -> Iterator[RawRow]:
 
 
 def count_rows(path: Path) -> int:
-    """How many rows :func:`read_rows` will yield (one cheap pass, for progress bars)."""
+    """How many rows ``read_rows`` will yield (one cheap pass, for progress bars)."""
     return sum(1 for _ in read_rows(path))
 
 

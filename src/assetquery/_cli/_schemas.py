@@ -117,7 +117,7 @@ SCHEMAS: Mapping[str, tuple[str, Any]] = {
 
 
 def json_schema(name: str) -> dict[str, Any]:
-    """The JSON Schema of the output ``name`` (a key of :data:`SCHEMAS`), with every field's
+    """The JSON Schema of the output ``name`` (a key of ``SCHEMAS``), with every field's
     description."""
     _, kind = SCHEMAS[name]
     if kind is LookupReport:

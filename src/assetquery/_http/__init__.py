@@ -2,5 +2,5 @@
 
 ``_transport`` builds one pooled httpx client per institution (size cap on answers, mTLS,
 authentication, idempotent retries); ``_aiohttp`` is the default transport under httpx's
-API. What touches httpx's private attributes lives in :mod:`assetquery._internals` alone.
+API. What touches httpx's private attributes lives in ``assetquery._internals`` alone.
 """

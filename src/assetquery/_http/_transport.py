@@ -21,7 +21,15 @@ import httpx
 
 from .._config import InstitutionSettings
 from .._errors import ConfigurationError, MalformedResponse
-from .._internals import Field, fields_of, header_value, headers_of, loaded, request_of
+from .._internals import (
+    Field,
+    LeanClient,
+    fields_of,
+    header_value,
+    headers_of,
+    loaded,
+    request_of,
+)
 from .._logging import get_logger
 from ._aiohttp import AiohttpTransport
 
@@ -258,7 +266,7 @@ class CappedTransport(httpx.AsyncBaseTransport):
     of streaming. An error status stays a stream, judged by its status first and read (or
     not) afterwards.
 
-    The refusal is a :class:`MalformedResponse` (code ``too_large``): it travels up through
+    The refusal is a ``MalformedResponse`` (code ``too_large``): it travels up through
     httpx unchanged, and the dispatcher reports it like any other malformed answer.
     """
 
@@ -317,22 +325,14 @@ class CappedTransport(httpx.AsyncBaseTransport):
         await self._inner.aclose()
 
 
-class _NoCookies(httpx.Cookies):
-    """A jar that keeps nothing: an institution's API is token-authenticated and stateless,
-    and a cookie one answer sets must not ride along on the next party's request."""
-
-    def extract_cookies(self, response: httpx.Response) -> None:
-        return None
-
-
-class InstitutionClient(httpx.AsyncClient):
+class InstitutionClient(LeanClient):
     """httpx's client, less the per-request work an institution's API never needs.
 
     Measured on the loopback benchmark, httpx spent a fifth of the client's CPU turning
     the same few paths into URLs again and running every answer through a cookie jar, and
     more in layers for authentication flows, redirects and timing that an institution's
     client never uses. So: each path is merged with the (fixed) base URL once, no cookies
-    are kept, and :meth:`send` hands a request straight to the transport when it needs
+    are kept, and ``send`` hands a request straight to the transport when it needs
     nothing else (no ``auth``, no redirects to follow, no event hooks). That path does not
     set ``Response.elapsed``; the dispatcher times requests itself. The transport is still
     chosen per URL (``mounts=``), which is also where respx's ``using="httpx"`` mock hooks
@@ -341,8 +341,6 @@ class InstitutionClient(httpx.AsyncClient):
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
-        self._cookies = _NoCookies()
-        self._urls: dict[str, httpx.URL] = {}
         self._timeouts: tuple[httpx.Timeout | None, dict[str, float | None]] = (None, {})
         self._headers_seen: tuple[
             tuple[Field, ...], tuple[list[Field], frozenset[bytes], str | None]
@@ -372,7 +370,7 @@ class InstitutionClient(httpx.AsyncClient):
             return super().build_request(
                 method, url, content=content, json=json, headers=headers, **others
             )
-        merged = self._merge_url(url)
+        merged = self.merged_url(url)
         if json is not None:
             content = _JSON.encode(json).encode()
         fields, names, encoding = self._own_headers()
@@ -424,16 +422,6 @@ class InstitutionClient(httpx.AsyncClient):
             self._timeouts = (timeout, timeout.as_dict())
         return self._timeouts[1]
 
-    def _merge_url(self, url: httpx.URL | str) -> httpx.URL:
-        if not isinstance(url, str):
-            return super()._merge_url(url)
-        merged = self._urls.get(url)
-        if merged is None:
-            merged = super()._merge_url(url)
-            if len(self._urls) < _URL_MEMORY:  # adapters use a handful of paths
-                self._urls[url] = merged
-        return merged
-
     async def send(
         self,
         request: httpx.Request,
@@ -456,7 +444,7 @@ class InstitutionClient(httpx.AsyncClient):
         if self.is_closed:
             raise RuntimeError("Cannot send a request, as the client has been closed.")
         try:
-            response = await self._transport_for_url(request.url).handle_async_request(request)
+            response = await self.transport_for(request.url).handle_async_request(request)
         except httpx.RequestError as error:
             error.request = request
             raise
@@ -470,7 +458,6 @@ class InstitutionClient(httpx.AsyncClient):
         return response
 
 
-_URL_MEMORY = 64
 #: httpx's JSON body encoding, made once (json.dumps with options makes an encoder per call);
 #: no check for cycles, which a body an adapter has just built cannot have
 _JSON = JSONEncoder(

@@ -2,6 +2,6 @@
 
 ``_dispatcher`` holds the fan-out; ``_resilience`` the retries, circuit breakers and the
 per-institution gate; ``_timeouts`` the deadlines of each exchange; ``_report`` turns the
-institutions' answers into a :class:`~assetquery.LookupReport`; ``_sync`` is the facade for
+institutions' answers into a ``LookupReport``; ``_sync`` is the facade for
 scripts that do not run an event loop.
 """

@@ -4,7 +4,7 @@ For each institution the dispatcher holds a route: the adapter, its own HTTP cli
 pool, a gate (concurrency cap and rate limit) and a retry policy. A lookup asks every route
 concurrently; each answer, failure or silence becomes that institution's result, so one
 institution can never fail the lookup. Ticket-and-poll institutions are polled until the
-lookup's deadline; a ticket still open then is kept in the result for :meth:`refresh`.
+lookup's deadline; a ticket still open then is kept in the result for ``refresh``.
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ T = TypeVar("T")
 
 
 class EmbeddedDefault(Protocol):
-    """Builds the dispatcher of :meth:`Dispatcher.sandbox` (the simulated registries)."""
+    """Builds the dispatcher of ``Dispatcher.sandbox`` (the simulated registries)."""
 
     def __call__(
         self,
@@ -86,7 +86,7 @@ _embedded_default: list[EmbeddedDefault] = []
 
 
 def use_embedded_default(build: EmbeddedDefault) -> None:
-    """Make ``build`` what :meth:`Dispatcher.sandbox` returns."""
+    """Make ``build`` what ``Dispatcher.sandbox`` returns."""
     _embedded_default[:] = [build]
 
 
@@ -158,8 +158,8 @@ class Dispatcher:
     ) -> Dispatcher:
         """The embedded default: the simulated registries, in process, no network.
 
-        Pass ``app`` (from :func:`assetquery.sandbox.create_app`) to keep a handle on the
-        sandbox, e.g. to steer it through :func:`assetquery.sandbox.sandbox_admin`;
+        Pass ``app`` (from ``assetquery.sandbox.create_app``) to keep a handle on the
+        sandbox, e.g. to steer it through ``assetquery.sandbox.sandbox_admin``;
         ``deadline`` (seconds) replaces the lookup deadline, e.g. for simulated days.
         """
         if not _embedded_default:  # pragma: no cover - assetquery/__init__ sets it
@@ -235,7 +235,7 @@ class Dispatcher:
     ) -> LookupReport:
         """Ask every institution about ``party`` under ``case``; never raises for them.
 
-        Raises :class:`RefusedRequest` (recorded in the audit trail) when the case or the
+        Raises ``RefusedRequest`` (recorded in the audit trail) when the case or the
         operator does not allow the inquiry.
         """
         return await self._lookup(party, case, reference, own_task=False)
@@ -243,8 +243,8 @@ class Dispatcher:
     async def _lookup(
         self, party: Party, case: Case, reference: str | None, *, own_task: bool
     ) -> LookupReport:
-        """:meth:`lookup`; ``own_task`` says it runs in a task of the dispatcher's own (one
-        of :meth:`lookup_many`'s), where it may ask an institution itself."""
+        """``lookup``; ``own_task`` says it runs in a task of the dispatcher's own (one
+        of ``lookup_many``'s), where it may ask an institution itself."""
         reason = self._refusal(party, case)
         if reason is not None:
             await self._refuse(party, case, reason)
@@ -413,7 +413,7 @@ class Dispatcher:
         """Send one control action to an institution: gated and timed, never retried.
 
         A failure raises the adapter's typed error. Whether a failed submission was applied
-        is unknown: ask :meth:`control_status` (the ledger does) rather than sending again.
+        is unknown: ask ``control_status`` (the ledger does) rather than sending again.
         """
         route = self._route_for(institution_id, request.operation)
         submit = partial(route.adapter.submit, self._client(route), request)

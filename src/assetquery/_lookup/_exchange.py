@@ -3,8 +3,8 @@
 An *exchange* is one institution asked about one party: the inquiry, the polls while the
 answer is pending, the retries after a failure that may pass, each attempt through the
 institution's gate and under one timer. Whatever happens ends as that institution's
-:class:`~assetquery.InstitutionResult`, so one institution can never fail a lookup.
-:class:`Exchanges` holds what every exchange shares (the clock, the SLA policy, the timers);
+``InstitutionResult``, so one institution can never fail a lookup.
+``Exchanges`` holds what every exchange shares (the clock, the SLA policy, the timers);
 the dispatcher holds the routes and fans out.
 """
 
@@ -348,7 +348,7 @@ class Exchanges:
     ) -> T:
         """The retries after a first failure, as the route's policy decides them.
 
-        Apart from :meth:`_call` because of its closure: the variables a nested function
+        Apart from ``_call`` because of its closure: the variables a nested function
         uses are cells from the start of every call of the function that holds it.
         """
         first: RetryableAdapterError | None = failure

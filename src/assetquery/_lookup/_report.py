@@ -56,7 +56,7 @@ def _sum(amounts: Iterable[Money | None]) -> Money | None:
     cny = [m for m in amounts if m is not None and m.currency == "CNY"]
     if not cny:
         return None
-    return Money._exact(sum((m.amount for m in cny), Decimal(0)), "CNY")
+    return Money.from_fen(sum(m.fen for m in cny))  # every amount is whole fen: exact
 
 
 def _totals(assets: Sequence[AssetRecord]) -> dict[str, KindTotal]:

@@ -94,7 +94,7 @@ class Gate:
 
     Slots go to waiters first come, first served: a slot given back is handed straight to
     the longest waiter, so a newcomer never takes it ahead of the queue. Most requests find
-    a slot free; :meth:`enter_now` takes one without a coroutine or a timer.
+    a slot free; ``enter_now`` takes one without a coroutine or a timer.
     """
 
     __slots__ = ("_free", "_limiter", "_timeouts", "_waiting")
@@ -108,7 +108,7 @@ class Gate:
 
     def enter_now(self) -> bool:
         """Take a slot if one is free, nobody waits and no rate limit applies; else False,
-        and :meth:`enter` is the way in. Pair a True with :meth:`leave`."""
+        and ``enter`` is the way in. Pair a True with ``leave``."""
         if self._free and self._limiter is None and not self._waiting:
             self._free -= 1
             return True
@@ -116,7 +116,7 @@ class Gate:
 
     async def enter(self, deadline: float | None = None) -> None:
         """Take a slot (and the rate limit's turn); raise TimeoutError if ``deadline`` (loop
-        time) passes first. Pair with :meth:`leave`."""
+        time) passes first. Pair with ``leave``."""
         if self.enter_now():
             return
         with self._timeouts.at(deadline):  # None: no deadline

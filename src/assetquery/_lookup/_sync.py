@@ -14,7 +14,7 @@ __all__ = ["lookup"]
 def lookup(party: Party, case: Case, config: str | os.PathLike[str] | None = None) -> LookupReport:
     """Look ``party`` up at every institution of ``config`` (default: the sandbox).
 
-    Runs its own event loop; inside async code use :class:`Dispatcher` instead.
+    Runs its own event loop; inside async code use ``Dispatcher`` instead.
     """
     try:
         asyncio.get_running_loop()

@@ -48,7 +48,7 @@ class Timeouts:
         (``None``: never). Enter it with ``with``, inside a task."""
         return Timeout(self, when)
 
-    def _join(self, member: Timeout, when: float) -> int:
+    def join(self, member: Timeout, when: float) -> int:
         loop = asyncio.get_running_loop()
         if loop is not self._loop:
             self._loop = loop
@@ -61,18 +61,18 @@ class Timeouts:
         members[member] = None
         return number
 
-    def _leave(self, member: Timeout, number: int) -> None:
+    def leave(self, member: Timeout, number: int) -> None:
         members = self._slices.get(number)
         if members is not None:
             members.pop(member, None)
 
     def _expire(self, number: int) -> None:
         for member in self._slices.pop(number, {}):
-            member._expire()
+            member.expire()
 
 
 class Timeout:
-    """One guarded block; see :meth:`Timeouts.at`."""
+    """One guarded block; see ``Timeouts.at``."""
 
     __slots__ = ("_cancelling", "_owner", "_slice", "_task", "_when", "expired")
 
@@ -94,7 +94,7 @@ class Timeout:
         self._task = task
         self._cancelling = task.cancelling()
         if self._when is not None:
-            self._slice = self._owner._join(self, self._when)
+            self._slice = self._owner.join(self, self._when)
         return self
 
     def __exit__(
@@ -105,14 +105,14 @@ class Timeout:
     ) -> None:
         if not self.expired:
             if self._slice is not None:
-                self._owner._leave(self, self._slice)
+                self._owner.leave(self, self._slice)
             return
         assert self._task is not None
         # The cancel request was ours; only with no other one pending is it a timeout.
         if self._task.uncancel() <= self._cancelling and exc_type is asyncio.CancelledError:
             raise TimeoutError from exc
 
-    def _expire(self) -> None:
+    def expire(self) -> None:
         assert self._task is not None
         self.expired = True
         self._task.cancel()

@@ -1,6 +1,6 @@
 """Institution adapters: the plug-in contract, the registry, and tools for reading answers.
 
-Write an adapter by subclassing :class:`Adapter` and registering it under the entry-point
+Write an adapter by subclassing ``Adapter`` and registering it under the entry-point
 group ``assetquery.adapters``; see ``docs/adapters.md``.
 """
 

@@ -2,11 +2,11 @@
 
 An adapter knows one institution type's wire protocol. It builds the request, sends it on the
 ``httpx.AsyncClient`` it is given (already pointed at the institution, with its credentials,
-timeouts and pool), parses the answer and maps it into :class:`AssetRecord` objects.
+timeouts and pool), parses the answer and maps it into ``AssetRecord`` objects.
 
 It does not retry, poll on a timer, log personal data or know other institutions exist: the
 dispatcher does all of that around it. It reports trouble by raising the typed errors of
-:mod:`assetquery` (retryable or not), never by returning half an answer.
+``assetquery`` (retryable or not), never by returning half an answer.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ __all__ = [
 ]
 
 
-#: what :meth:`Adapter.send` turns into typed errors (timeouts are transport errors)
+#: what ``Adapter.send`` turns into typed errors (timeouts are transport errors)
 _TRANSPORT_FAILURES = (httpx.TransportError, httpx.DecodingError)
 
 
@@ -165,8 +165,8 @@ class ControlStatus:
 class Adapter(abc.ABC):
     """Base class of institution adapters.
 
-    Subclasses set :attr:`name` (the ``adapter =`` value in configuration and the entry-point
-    name), :attr:`capabilities`, and implement :meth:`inquire` (and :meth:`poll` when the
+    Subclasses set ``name`` (the ``adapter =`` value in configuration and the entry-point
+    name), ``capabilities``, and implement ``inquire`` (and ``poll`` when the
     institution answers with a ticket).
     """
 
@@ -193,17 +193,17 @@ class Adapter(abc.ABC):
     async def poll(
         self, client: httpx.AsyncClient, ticket: str, request: InquiryRequest
     ) -> InquiryAnswer:
-        """Fetch the answer behind a ticket an earlier :meth:`inquire` returned."""
+        """Fetch the answer behind a ticket an earlier ``inquire`` returned."""
         raise InstitutionFailure(
             f"{self.name} adapter returned a ticket but cannot poll", code="poll_unsupported"
         )
 
     async def submit(self, client: httpx.AsyncClient, request: ControlRequest) -> ControlStatus:
-        """Send a control action. Only for operations in :attr:`capabilities`.
+        """Send a control action. Only for operations in ``capabilities``.
 
         Must carry ``request.idempotency_key`` so the institution can de-duplicate it. The
         dispatcher never retries a submission; after an ambiguous failure it asks
-        :meth:`control_status` instead.
+        ``control_status`` instead.
         """
         raise InstitutionRejected(
             f"{self.institution.name} does not accept {request.operation.value} requests "
@@ -216,7 +216,7 @@ class Adapter(abc.ABC):
     ) -> ControlStatus:
         """Where the action with ``request.idempotency_key`` stands at the institution.
 
-        :attr:`ControlState.UNKNOWN` means the institution never received it.
+        ``ControlState.UNKNOWN`` means the institution never received it.
         """
         raise InstitutionRejected(
             f"{self.institution.name} offers no status query through this adapter",
@@ -352,7 +352,7 @@ def check_same_action(
     """An answer that names another action's key (in ``field``) is not about this one.
 
     Call it on every submission and status answer that echoes the key: a mixed-up answer
-    must fail as :class:`MalformedResponse`, never be recorded against the wrong action.
+    must fail as ``MalformedResponse``, never be recorded against the wrong action.
     """
     if echoed is not None and echoed != request.idempotency_key:
         raise MalformedResponse(

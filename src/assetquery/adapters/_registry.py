@@ -40,8 +40,8 @@ def available_adapters() -> dict[str, str]:
 def load_adapter(name: str) -> type[Adapter]:
     """The adapter class registered under ``name``.
 
-    Raises :class:`ConfigurationError` naming the known adapters when there is none, or when
-    the registered object is not an :class:`Adapter` subclass.
+    Raises ``ConfigurationError`` naming the known adapters when there is none, or when
+    the registered object is not an ``Adapter`` subclass.
     """
     target = available_adapters().get(name)
     if target is None:

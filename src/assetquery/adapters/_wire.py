@@ -1,6 +1,6 @@
 """Reading institutions' answers strictly: JSON and XML bodies, fields, dates, amounts.
 
-Every problem becomes a :class:`MalformedResponse` whose message names the field path and
+Every problem becomes a ``MalformedResponse`` whose message names the field path and
 what was expected, never the value (it may be personal data).
 """
 

@@ -1,6 +1,6 @@
 """What the ledger needs from whoever talks to the institutions: six questions, no more.
 
-:class:`assetquery.Dispatcher` answers them; so can a test's fake, or anything else that can
+``assetquery.Dispatcher`` answers them; so can a test's fake, or anything else that can
 reach institutions. The ledger never reaches past this protocol into a dispatcher's routes,
 settings or clients.
 """

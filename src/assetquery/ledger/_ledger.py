@@ -167,7 +167,7 @@ class ActionLedger:
     ) -> ControlAction:
         """Freeze ``amount`` of a deposit or fund account, and submit it.
 
-        Refused with :class:`OverControl` if the case's freezes would exceed its claim,
+        Refused with ``OverControl`` if the case's freezes would exceed its claim,
         unless ``override_reason`` says why (the reason is recorded).
         """
         async with self._refusals(
@@ -678,7 +678,7 @@ class ActionLedger:
         return clocks
 
     async def _adopt(self, action: ControlAction, status: ControlStatus) -> ControlAction:
-        """Record what the institution says about an action (the moves :func:`decide` says)."""
+        """Record what the institution says about an action (the moves ``decide`` says)."""
         target = None
         if (
             not action.kind.is_control

@@ -1,8 +1,8 @@
 """The ledger's decisions: what an institution's answer about an action means for its record.
 
-:func:`decide` is a pure function of the action as recorded, the institution's
-:class:`~assetquery.adapters.ControlStatus`, the rule pack and the day. It returns the
-:class:`Move` s to record, in order; the ledger applies them to the store (which checks each
+``decide`` is a pure function of the action as recorded, the institution's
+``ControlStatus``, the rule pack and the day. It returns the
+moves (``Move``) to record, in order; the ledger applies them to the store (which checks each
 against the state table again) and starts or stops the SLA clocks. Nothing here reads or
 writes a database, so the state table is tested on its own (tests/ledger/test_reconcile.py).
 

@@ -4,14 +4,14 @@ This is the one home of the rules assetquery applies (see ``docs/rules.md`` and
 ``docs/calendar.md``):
 
 - the rule pack: how long a freeze or seal stays in force, when it must be renewed, which
-  response deadline each institution type has (:func:`load_rule_pack`; ``china.toml``, the
+  response deadline each institution type has (``load_rule_pack``; ``china.toml``, the
   packaged default, sits next to this file);
-- the dates a control's life turns on: :func:`control_end`, :func:`renewal_deadline`;
-- the working-day calendar those deadlines are counted in (:func:`default_calendar`,
-  announced holiday schedules through :func:`load_schedule`);
-- :class:`SlaPolicy`: for one request, the rule that applies and its :class:`Deadline`.
+- the dates a control's life turns on: ``control_end``, ``renewal_deadline``;
+- the working-day calendar those deadlines are counted in (``default_calendar``,
+  announced holiday schedules through ``load_schedule``);
+- ``SlaPolicy``: for one request, the rule that applies and its ``Deadline``.
 
-:mod:`assetquery.ledger` and :mod:`assetquery.sla` re-export the names they have always
+``assetquery.ledger`` and ``assetquery.sla`` re-export the names they have always
 offered; new code imports them from here.
 """
 

@@ -3,7 +3,7 @@
 A working day is Monday to Friday, minus the holidays, plus the make-up workdays (调休): a
 Saturday or Sunday worked in exchange for a longer break. The days come from, in order:
 
-1. a schedule the operator loaded from a TOML file (:func:`load_schedule`), so an announced
+1. a schedule the operator loaded from a TOML file (``load_schedule``), so an announced
    year can be used, or a wrong one corrected, without upgrading anything;
 2. ``chinese-calendar``, which carries the State Council's announced schedules;
 3. for any other year, weekends plus the statutory holidays the law fixes, lunar dates
@@ -109,7 +109,7 @@ class YearSchedule(BaseModel):
 
     A schedule is complete for its year: once loaded, days not listed follow the plain rule
     (Monday to Friday work, Saturday and Sunday rest), whatever ``chinese-calendar`` says.
-    Build one from a file with :func:`load_schedule`.
+    Build one from a file with ``load_schedule``.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -287,7 +287,7 @@ def _statutory(year: int) -> _Year:
 class WorkingCalendar:
     """Working days in China, with the schedules an operator loaded taking precedence.
 
-    Immutable: :meth:`with_schedule` returns a new calendar.
+    Immutable: ``with_schedule`` returns a new calendar.
     """
 
     #: the loaded schedules, by year
@@ -307,7 +307,7 @@ class WorkingCalendar:
     def from_paths(cls, paths: Iterable[str | os.PathLike[str]]) -> WorkingCalendar:
         """A calendar with the schedules in these files and folders (``*.toml``) loaded.
 
-        Raises :class:`~assetquery.ConfigurationError` naming the file for a schedule that is
+        Raises ``ConfigurationError`` naming the file for a schedule that is
         not valid, or for two files giving the same year.
         """
         return cls(_load_unique(paths).values())
@@ -332,7 +332,7 @@ class WorkingCalendar:
 
     def is_provisional(self, day: date) -> bool:
         """Whether ``day`` lies in a year with neither chinese-calendar data nor a loaded
-        schedule, so that :meth:`is_working_day` only knows weekends and statutory holidays."""
+        schedule, so that ``is_working_day`` only knows weekends and statutory holidays."""
         return self._year(day.year).provisional
 
     def _next(self, day: date) -> tuple[date, bool]:

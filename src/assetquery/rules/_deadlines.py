@@ -1,6 +1,6 @@
 """When a request to an institution falls due: the rule that applies, and its deadline.
 
-Three kinds of deadline are kept apart (see :class:`SlaKind`): hours run on the clock;
+Three kinds of deadline are kept apart (see ``SlaKind``): hours run on the clock;
 working days follow the Chinese working-day calendar (make-up workdays included;
 provisional beyond the years with an announced schedule); calendar periods end as Civil
 Procedure Law art. 85 says, moved to the next working day when they end on a rest day.

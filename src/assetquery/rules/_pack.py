@@ -1,7 +1,7 @@
 """Jurisdiction rule packs: how long a freeze or seal lasts, and when to renew it.
 
 The legal rules are configuration, not literals. A rule pack is a TOML file; the one for China
-ships in :mod:`assetquery.rules` and is what :func:`load_rule_pack` returns by default. The
+ships in ``assetquery.rules`` and is what ``load_rule_pack`` returns by default. The
 date functions here are pure: they take the pack, the asset kind and dates, and return dates.
 
 Every computed end is *conservative*: never later than the law allows. A renewal warning that
@@ -127,7 +127,7 @@ def _parse_period(value: object) -> object:
     )
 
 
-#: A period in configuration: written ``"1y"``, held as :class:`Period`.
+#: A period in configuration: written ``"1y"``, held as ``Period``.
 PeriodField = Annotated[
     Period,
     BeforeValidator(_parse_period),
@@ -230,7 +230,7 @@ _CHOICES = (
 class RulePack(BaseModel):
     """The legal rules of one jurisdiction for freezes and seals.
 
-    Build with :func:`load_rule_pack`. Keys named in ``unsettled`` hold defaults chosen where
+    Build with ``load_rule_pack``. Keys named in ``unsettled`` hold defaults chosen where
     no primary text settles the question, not settled law.
     """
 
@@ -366,7 +366,7 @@ def load_rule_pack(path: str | os.PathLike[str] | None = None) -> RulePack:
 def legal_end(pack: RulePack, asset_kind: str, effective_on: date) -> date:
     """The Civil Procedure Law art. 85 end of a control that took effect on ``effective_on``.
 
-    This is the latest end the law could give; :func:`control_end` is the one to act on.
+    This is the latest end the law could give; ``control_end`` is the one to act on.
     """
     return pack.period_for(asset_kind).after(effective_on)
 
@@ -402,7 +402,7 @@ def renewed_end(
     the inclusive convention that day is counted in both periods: a day early, never late).
 
     A renewal must take effect before the control ends: one dated after ``previous_end``
-    raises :class:`InvalidInput`, because the control has lapsed and needs a new freeze or seal.
+    raises ``InvalidInput``, because the control has lapsed and needs a new freeze or seal.
     """
     if renewal_effective_on > previous_end:
         raise InvalidInput(

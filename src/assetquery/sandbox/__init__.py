@@ -2,15 +2,15 @@
 
 The sandbox is an ASGI app that behaves like the institutions assetquery talks to, each in
 its own wire format, over fictional data: in process through ``httpx.ASGITransport`` (the
-library's embedded default) or over HTTP with :func:`serve`. Its knobs
-(:class:`SandboxConfig`) add latency, faults and token checks; :class:`SandboxProcess` runs
-the server in a child process for integration tests; :func:`dataset` gives the
+library's embedded default) or over HTTP with ``serve``. Its knobs
+(``SandboxConfig``) add latency, faults and token checks; ``SandboxProcess`` runs
+the server in a child process for integration tests; ``dataset`` gives the
 fictional parties, tagged by the messy cases they show, so tests can find one::
 
     party = dataset().find("co_owned")[0]
 
 The institutions also take control actions (freeze, seal, deduct, renew, release) over the
-same data, and :class:`SandboxAdmin` (``sandbox_admin(app)``, or HTTP under
+same data, and ``SandboxAdmin`` (``sandbox_admin(app)``, or HTTP under
 ``/sandbox-admin``) plays the other courts: it releases their controls, disposes of assets
 and lists what was applied.
 """

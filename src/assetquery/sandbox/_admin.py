@@ -1,6 +1,6 @@
 """The sandbox's back door: what tests and demos do in place of other courts and time.
 
-:class:`SandboxAdmin` is reachable from the app (:func:`sandbox_admin`, or
+``SandboxAdmin`` is reachable from the app (``sandbox_admin``, or
 ``app.state.admin``) and over HTTP under ``/sandbox-admin`` (no faults, the app's token
 check applies):
 
@@ -12,7 +12,7 @@ check applies):
 ``POST /sandbox-admin/{institution}/assets/{asset}/dispose``   dispose of the asset
 =========================================================  =====================================
 
-Answers are JSON objects with the fields of :class:`ControlView` (dates ``YYYY-MM-DD``,
+Answers are JSON objects with the fields of ``ControlView`` (dates ``YYYY-MM-DD``,
 amounts decimal strings); an unknown institution, asset or control gets HTTP 404
 ``{"error": "not_found", "message": ...}``.
 """
@@ -43,7 +43,7 @@ class SandboxAdmin:
 
     ``institution_id`` is a sandbox institution id (``registry``, ``fund``, ``bank-east``,
     ``bank-west``); ``asset`` an account number or real-estate unit number. Unknown ones
-    raise :class:`LookupError` (a :class:`KeyError` for the institution).
+    raise ``LookupError`` (a ``KeyError`` for the institution).
     """
 
     def __init__(self, books: Mapping[str, ControlBook]) -> None:
@@ -96,7 +96,7 @@ class SandboxAdmin:
     # --- over HTTP -------------------------------------------------------------------------
 
     def routes(self) -> list[BaseRoute]:
-        """The HTTP routes, to be mounted under :data:`ADMIN_PREFIX`."""
+        """The HTTP routes, to be mounted under ``ADMIN_PREFIX``."""
         return [
             Route("/{institution}/actions", self._http_actions, methods=["GET"]),
             Route("/{institution}/assets/{asset}/controls", self._http_controls, methods=["GET"]),
@@ -139,7 +139,7 @@ class SandboxAdmin:
 
 
 def sandbox_admin(app: Starlette) -> SandboxAdmin:
-    """The admin of an app :func:`~assetquery.sandbox.create_app` made."""
+    """The admin of an app ``create_app`` made."""
     admin = getattr(app.state, "admin", None)
     if not isinstance(admin, SandboxAdmin):
         raise TypeError("this app was not made by assetquery.sandbox.create_app")

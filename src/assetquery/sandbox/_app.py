@@ -39,9 +39,9 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
     """The simulated institutions as one Starlette app, each under its prefix.
 
     Serve it in process with ``httpx.ASGITransport(app)`` or over HTTP with uvicorn (see
-    :func:`serve`); :func:`institutions` gives the matching configuration. ``GET /health``
-    answers without a token. ``app.state.admin`` (or :func:`sandbox_admin`) is the
-    :class:`SandboxAdmin` of the app's control state, also served under ``/sandbox-admin``.
+    ``serve``); ``institutions`` gives the matching configuration. ``GET /health``
+    answers without a token. ``app.state.admin`` (or ``sandbox_admin``) is the
+    ``SandboxAdmin`` of the app's control state, also served under ``/sandbox-admin``.
     """
     config = config or SandboxConfig()
     data = dataset(config.seed)

@@ -1,13 +1,13 @@
 """The simulated banks' judicial inquiry interface: JSON, amounts as decimal strings.
 
 ``POST /api/judicial/v2/inquiries`` as the ``bank`` adapter's module documents. A
-:class:`Bank` answers at once (HTTP 200, ``COMPLETED``); a :class:`TicketBank` hands out a
+``Bank`` answers at once (HTTP 200, ``COMPLETED``); a ``TicketBank`` hands out a
 ticket (HTTP 202, ``ACCEPTED``) and answers ``GET /api/judicial/v2/inquiries/{ticket}`` with
 ``PROCESSING`` until its feedback delay has passed. An unreadable request gets HTTP 400.
 
 Control actions, ``POST /api/judicial/v2/controls`` and their status,
 ``GET /api/judicial/v2/controls?idempotencyKey=...``, as the ``bank`` adapter's module
-documents, applied by a :class:`~assetquery.sandbox._controls.ControlBook`. Both banks answer
+documents, applied by a ``ControlBook``. Both banks answer
 control actions at once; ``reports_end_dates=False`` imitates a bank (``bank-west``) that
 leaves ``endDate`` out of its answers, so the court must work out the end itself.
 Inquiries show the accounts as the controls left them.

@@ -114,7 +114,7 @@ class SandboxConfig(BaseModel):
     """Everything the sandbox app can be told. The defaults give a fast, reliable sandbox.
 
     ``seed`` chooses the fictional data and the fault draws; ``profiles`` holds one
-    :class:`InstitutionProfile` per institution id (missing ones get the defaults);
+    ``InstitutionProfile`` per institution id (missing ones get the defaults);
     ``require_token``, when set, refuses requests without ``Authorization: Bearer <token>``.
     """
 
@@ -197,7 +197,7 @@ class SandboxConfig(BaseModel):
         )
 
     def profile(self, institution_id: str) -> InstitutionProfile:
-        """The profile of one institution; a :class:`KeyError` names the known ids."""
+        """The profile of one institution; a ``KeyError`` names the known ids."""
         try:
             return self.profiles[institution_id]
         except KeyError:

@@ -1,6 +1,6 @@
 """What a simulated institution does with control actions: freeze, seal, deduct, renew, release.
 
-Each institution keeps a :class:`ControlBook`, in memory, per app. The controls other courts
+Each institution keeps a ``ControlBook``, in memory, per app. The controls other courts
 hold in the dataset are each asset's starting state; the book applies the actions it
 receives on top, by the rules every simulated institution shares:
 
@@ -170,7 +170,7 @@ class Asset:
 
 @dataclass(frozen=True, slots=True)
 class ControlView:
-    """A control or action as :class:`~assetquery.sandbox.SandboxAdmin` reports it.
+    """A control or action as ``SandboxAdmin`` reports it.
 
     ``origin`` is ``"dataset"`` for another court's control from the fictional data and
     ``"request"`` for an action received through the control interface. ``operation`` is
@@ -245,7 +245,7 @@ class ControlBook:
     def submit(self, request: ActionRequest) -> tuple[Entry, bool]:
         """The action for ``request.key`` and whether it was applied now (False: a repeat).
 
-        Raises :class:`IdempotencyConflict` when the key was used for a different request.
+        Raises ``IdempotencyConflict`` when the key was used for a different request.
         """
         existing = self.find(request.key)
         if existing is not None:

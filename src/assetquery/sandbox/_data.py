@@ -25,7 +25,7 @@ __all__ = [
     "UnitOwner",
 ]
 
-#: Every tag a party can carry, for :meth:`Dataset.find`.
+#: Every tag a party can carry, for ``Dataset.find``.
 TAGS: tuple[str, ...] = (
     # what kinds of asset the party holds
     "bank_account",
@@ -206,7 +206,7 @@ class Dataset:
         return tuple(p for p in self.parties if p.kind == "organization")
 
     def find(self, tag: str) -> tuple[SandboxParty, ...]:
-        """Every party carrying ``tag`` (one of :data:`TAGS`), in dataset order."""
+        """Every party carrying ``tag`` (one of ``TAGS``), in dataset order."""
         if tag not in TAGS:
             raise ValueError(f"no sandbox tag {tag!r}; the tags are {', '.join(TAGS)}")
         return tuple(p for p in self.parties if tag in p.tags)

@@ -4,7 +4,7 @@ A decision depends only on the seed, the institution, the request's own id and h
 this app has seen that id, so the same run of requests meets the same faults whatever order
 concurrent requests arrive in, and a retry (the same id again) gets a fresh draw.
 
-Control submissions draw the same way, and may also meet :attr:`Fault.APPLY_THEN_TIMEOUT`
+Control submissions draw the same way, and may also meet ``Fault.APPLY_THEN_TIMEOUT``
 (in a band of the draw after the other faults, so adding it changes no other decision).
 """
 
@@ -88,7 +88,7 @@ class FaultPlan:
         """The fate of one request.
 
         ``control`` marks a control submission: it may also be applied and then left
-        unanswered (:attr:`Fault.APPLY_THEN_TIMEOUT`).
+        unanswered (``Fault.APPLY_THEN_TIMEOUT``).
         """
         if self._fixed is not None:
             return self._fixed
@@ -120,7 +120,7 @@ class FaultPlan:
         return count
 
 
-#: The faults that come in several forms, chosen by :attr:`Decision.variant`.
+#: The faults that come in several forms, chosen by ``Decision.variant``.
 _VARIED = frozenset({Fault.WRONG_CONTENT_TYPE, Fault.WRONG_SHAPE})
 
 

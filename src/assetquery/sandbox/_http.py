@@ -94,10 +94,10 @@ async def respond_applying(
     handle: Callable[[], tuple[Response, bool]],
     busy: Callable[[], Response] | None = None,
 ) -> Response:
-    """Like :func:`respond`, for a control submission: ``handle()`` applies the action and
+    """Like ``respond``, for a control submission: ``handle()`` applies the action and
     returns its answer and whether it applied anything new.
 
-    Busy, throttled and failed requests apply nothing. With :attr:`Fault.APPLY_THEN_TIMEOUT`
+    Busy, throttled and failed requests apply nothing. With ``Fault.APPLY_THEN_TIMEOUT``
     the action is applied at once and the answer then hangs for ``decision.hang_after``
     seconds; a client that gives up first never learns the outcome. A duplicate (nothing
     new applied) is answered without the hang.
@@ -125,7 +125,7 @@ def _garbled(response: Response, *, truncate: bool) -> Response:
 
 class DroppedConnection(Exception):
     """A reset fault's doing: the server refused to end an answer cut short, so the
-    connection is closed (what the fault wants). :func:`serve` keeps it out of the log."""
+    connection is closed (what the fault wants). ``serve`` keeps it out of the log."""
 
 
 class _CutShort(Response):
@@ -151,7 +151,7 @@ class _CutShort(Response):
 
 
 class _Trickle(Response):
-    """The headers at once, then the body in :data:`_PIECES` pieces, ``seconds`` in all."""
+    """The headers at once, then the body in ``_PIECES`` pieces, ``seconds`` in all."""
 
     def __init__(self, answer: Response, seconds: float) -> None:
         super().__init__(bytes(answer.body), answer.status_code)

@@ -52,7 +52,7 @@ def institutions(base_url: str) -> list[dict[str, Any]]:
 
 
 def institutions_toml(base_url: str) -> str:
-    """:func:`institutions` as TOML text: a configuration file for a running sandbox server."""
+    """``institutions`` as TOML text: a configuration file for a running sandbox server."""
     lines = [
         f"# Institutions of the assetquery sandbox server at {_one_line(base_url)}.",
         "# Simulated registries with fictional data: use with --config to query them over HTTP.",

@@ -19,7 +19,7 @@ class SandboxProcess:
     The simulated institutions over real HTTP, on a core of their own: what an integration
     test or a benchmark of a whole client talks to. ``options`` are the command's own
     (``--latency 0.05``, ``--busy-rate 0.1``, ``--seed 7``, …; see ``assetquery sandbox
-    serve --help``). The constructor returns once the server listens and :attr:`config`,
+    serve --help``). The constructor returns once the server listens and ``config``,
     an institutions TOML pointing at it, is complete::
 
         with SandboxProcess(tmp_path, "--latency", "0.05") as sandbox:

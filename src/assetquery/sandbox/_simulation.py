@@ -1,7 +1,7 @@
 """Simulated time: run days of institution turnaround in seconds, against the in-process sandbox.
 
 Institutions answer in hours and days; a demo or a report example cannot wait that long.
-:func:`run_simulated` runs a coroutine on an event loop whose clock does not follow the wall:
+``run_simulated`` runs a coroutine on an event loop whose clock does not follow the wall:
 whenever nothing is ready to run, the loop's clock jumps to the next timer. Every sleep,
 poll interval, timeout and sandbox delay then takes no real time at all, and a
 ``clock`` that reads the loop's time gives the library consistent timestamps.
@@ -14,11 +14,12 @@ clock stands still while a thread is busy.
 from __future__ import annotations
 
 import asyncio
-import heapq
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
 from datetime import datetime, timedelta
-from typing import Any, TypeVar, TypeVarTuple, Unpack
+from typing import TypeVar, TypeVarTuple, Unpack
+
+from .._internals import JumpingLoop
 
 __all__ = ["SimulatedLoop", "run_simulated"]
 
@@ -26,7 +27,7 @@ T = TypeVar("T")
 Ts = TypeVarTuple("Ts")
 
 
-class SimulatedLoop(asyncio.SelectorEventLoop):
+class SimulatedLoop(JumpingLoop):
     """An event loop whose time jumps to the next timer when it would otherwise wait."""
 
     def __init__(self) -> None:
@@ -48,18 +49,12 @@ class SimulatedLoop(asyncio.SelectorEventLoop):
     def _thread_done(self, _: object) -> None:
         self._busy_threads -= 1
 
-    def _run_once(self) -> None:
-        ready: Any = self._ready  # type: ignore[attr-defined]
-        scheduled: list[Any] = self._scheduled  # type: ignore[attr-defined]
-        if not ready and scheduled and not self._busy_threads:
-            # Drop cancelled timers first, so the clock never jumps to a time nobody waits for.
-            while scheduled and scheduled[0]._cancelled:
-                handle = heapq.heappop(scheduled)
-                handle._scheduled = False
-                self._timer_cancelled_count -= 1  # type: ignore[attr-defined]
-            if scheduled:
-                self._now = max(self._now, scheduled[0]._when)
-        super()._run_once()  # type: ignore[misc]
+    def may_jump(self) -> bool:
+        # A thread's work (the store) takes real time the loop cannot skip: wait for it.
+        return not self._busy_threads
+
+    def jump_to(self, when: float) -> None:
+        self._now = max(self._now, when)
 
 
 def run_simulated(main: Callable[[Callable[[], datetime]], Awaitable[T]], *, start: datetime) -> T:

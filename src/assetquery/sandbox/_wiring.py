@@ -1,6 +1,6 @@
 """The embedded default: a Dispatcher wired to the simulated registries, in process.
 
-What :meth:`assetquery.Dispatcher.sandbox` returns. Every sandbox institution is reached
+What ``assetquery.Dispatcher.sandbox`` returns. Every sandbox institution is reached
 through one ``httpx.ASGITransport`` over one app, at an address that cannot resolve, so
 nothing can leave the process even if a transport were missing.
 """

@@ -1,7 +1,7 @@
 """Institution deadlines: SLA rules, the working-day calendar, clocks and performance reports.
 
 See ``docs/sla.md``. Lookups and control actions record their clocks in the store when the
-dispatcher (and the ledger) are given one; :func:`performance` and :func:`overdue` read them.
+dispatcher (and the ledger) are given one; ``performance`` and ``overdue`` read them.
 """
 
 from __future__ import annotations

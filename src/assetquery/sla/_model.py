@@ -1,6 +1,6 @@
 """The SLA figures a report is made of: per-institution statistics, trends, breached items.
 
-Plain frozen dataclasses, computed by :mod:`assetquery.sla._stats` from the clocks in the store and
+Plain frozen dataclasses, computed by ``assetquery.sla._stats`` from the clocks in the store and
 rendered as a table, CSV, JSON or one self-contained HTML page. Durations are hours (floats,
 for charts and percentiles); times are timezone-aware UTC.
 """

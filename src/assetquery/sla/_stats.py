@@ -1,7 +1,7 @@
 """How institutions did against their deadlines.
 
-When a request falls due is :class:`assetquery.rules.SlaPolicy`'s to say. Every inquiry and
-control action gets a clock in the store (:mod:`assetquery.store`); this module turns clocks
+When a request falls due is ``assetquery.rules.SlaPolicy``'s to say. Every inquiry and
+control action gets a clock in the store (``assetquery.store``); this module turns clocks
 into the figures a court needs: turnaround percentiles, breach rates, trends, and the list
 of breached items to attach to a judicial recommendation.
 """

@@ -4,7 +4,7 @@
 PostgreSQL with ``postgresql+psycopg://…`` (extra ``postgres``) when several workers share
 one ledger.
 
-The plain records (:class:`AuditEvent`, :class:`NewClock`, …) import at once; everything
+The plain records (``AuditEvent``, ``NewClock``, …) import at once; everything
 that needs SQLAlchemy loads on first use, so that a process which never opens a store does
 not load it.
 """

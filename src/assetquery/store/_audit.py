@@ -2,9 +2,9 @@
 
 Entries are append-only and hash-chained: each entry's hash covers its own fields and the
 previous entry's hash, and sequence numbers run without gaps. Editing, deleting or
-reordering any entry breaks the chain from there on, and :meth:`Audit.verify` names the
+reordering any entry breaks the chain from there on, and ``Audit.verify`` names the
 first broken entry. Truncating the newest entries cannot be seen from inside the chain:
-keep the head hash :meth:`Audit.verify` reports somewhere else (docs/security.md).
+keep the head hash ``Audit.verify`` reports somewhere else (docs/security.md).
 
 Appending is serialized across processes: PostgreSQL by a transaction-scoped advisory lock,
 SQLite by its write lock (every transaction there starts ``BEGIN IMMEDIATE``). Store methods
@@ -67,7 +67,7 @@ class AuditEntry:
 
 @dataclass(frozen=True, slots=True)
 class ChainCheck:
-    """The outcome of :meth:`Audit.verify`."""
+    """The outcome of ``Audit.verify``."""
 
     entries: int
     head_hash: str

@@ -6,10 +6,10 @@ whether one was applied. So an adapter that declares control operations must:
 * send the action's idempotency key with every submission and status query;
 * read a status query for a key the institution never received as ``unknown``;
 * answer the same action sent twice (same key) with its status, and refuse a key used for a
-  *different* action with :func:`~assetquery.adapters.idempotency_conflict`;
+  *different* action with ``idempotency_conflict``;
 * after an ambiguous failure (a timeout, a connection lost mid-answer, a gateway error),
   raise a typed error that is not a refusal, having sent the submission exactly once: the
-  ledger then asks :meth:`~assetquery.adapters.Adapter.control_status`, and never resends;
+  ledger then asks ``control_status``, and never resends;
 * refuse operations it does not declare, without sending anything.
 """
 
@@ -78,7 +78,7 @@ _AMBIGUOUS["bad_gateway_502"] = lambda request: httpx.Response(502, text="Bad Ga
 def run_submit(
     adapter: Adapter, request: ControlRequest, router: Router, *, base_url: str | None = None
 ) -> ControlStatus:
-    """Run ``adapter.submit`` once against ``router`` (see :func:`run_inquiry`)."""
+    """Run ``adapter.submit`` once against ``router`` (see ``run_inquiry``)."""
     url = _base_url_of(router, base_url)
 
     async def submit() -> ControlStatus:
@@ -91,7 +91,7 @@ def run_submit(
 def run_control_status(
     adapter: Adapter, request: ControlRequest, router: Router, *, base_url: str | None = None
 ) -> ControlStatus:
-    """Run ``adapter.control_status`` once against ``router`` (see :func:`run_inquiry`)."""
+    """Run ``adapter.control_status`` once against ``router`` (see ``run_inquiry``)."""
     url = _base_url_of(router, base_url)
 
     async def status() -> ControlStatus:
@@ -115,12 +115,12 @@ def _carries(call: Any, key: str) -> bool:
 class ControlConformance(_KitSubject):
     """Base class of an adapter's control-action conformance tests; subclass it as ``Test…``.
 
-    Set :attr:`adapter_class` (and :attr:`base_url`, :attr:`institution` as for
-    :class:`AdapterConformance`; a class may inherit both), and implement
-    :meth:`mock_submit`, :meth:`mock_status` and :meth:`mock_status_unknown`. The optional
-    :meth:`mock_duplicate` and :meth:`mock_conflict` add the key-reuse checks. The checks
+    Set ``adapter_class`` (and ``base_url``, ``institution`` as for
+    ``AdapterConformance``; a class may inherit both), and implement
+    ``mock_submit``, ``mock_status`` and ``mock_status_unknown``. The optional
+    ``mock_duplicate`` and ``mock_conflict`` add the key-reuse checks. The checks
     run once for every control operation the adapter declares in ``capabilities``; override
-    :meth:`control_request` where the institution needs other values than the samples.
+    ``control_request`` where the institution needs other values than the samples.
     """
 
     #: the institution's own identifier of the asset acted on

@@ -141,8 +141,8 @@ def run_inquiry(
     """Run ``adapter.inquire`` to completion against ``router`` and return its answer.
 
     The client is pointed at ``base_url`` (by default the one ``router`` was built for by
-    :func:`mock_institution`), as the dispatcher points it at the institution, and its only
-    transport is ``router``. For synchronous tests (it calls :func:`asyncio.run`); in an
+    ``mock_institution``), as the dispatcher points it at the institution, and its only
+    transport is ``router``. For synchronous tests (it calls ``asyncio.run``); in an
     async test, ``await adapter.inquire(...)`` yourself.
     """
     url = _base_url_of(router, base_url)
@@ -164,7 +164,7 @@ def run_poll(
 ) -> InquiryAnswer:
     """Run ``adapter.poll`` for ``ticket`` to completion against ``router``.
 
-    See :func:`run_inquiry`.
+    See ``run_inquiry``.
     """
     url = _base_url_of(router, base_url)
 
@@ -247,11 +247,11 @@ def assert_normalized(
     adapter_name: str | None = None,
     label: str = "record",
 ) -> None:
-    """Assert that ``record`` is an :class:`AssetRecord` the rest of assetquery can rely on.
+    """Assert that ``record`` is an ``AssetRecord`` the rest of assetquery can rely on.
 
     Checked: it belongs to ``institution_id``; its kind is one of ``asset_kinds``; identifier,
     identifier type and owner name are non-empty; every amount (value, available,
-    encumbrance amounts) is :class:`Money` with a finite ``Decimal`` and an ISO currency, and
+    encumbrance amounts) is ``Money`` with a finite ``Decimal`` and an ISO currency, and
     value and available share one currency; shares are fractions in (0, 1]; ``as_of`` is
     timezone-aware; provenance names the institution (and ``adapter_name`` when given) with
     an aware ``received_at``; details map text to text.
@@ -493,7 +493,7 @@ _NO_TICKETS = "the institution answers at once (no mock_pending hook)"
 class _KitSubject:
     """What both halves of the kit test: the adapter, its institution, and whose assets.
 
-    :class:`AdapterConformance` and :class:`~assetquery.testing.ControlConformance` share
+    ``AdapterConformance`` and ``ControlConformance`` share
     these settings, so one test class can inherit both and set them once.
     """
 
@@ -508,7 +508,7 @@ class _KitSubject:
     #: whose assets are sought; default: a sample person, or organization if persons
     #: are not served
     party: ClassVar[Party | None] = None
-    #: the case inquired under; default: :func:`sample_case`
+    #: the case inquired under; default: ``sample_case``
     case: ClassVar[Case | None] = None
 
     # --- building blocks shared by the checks ------------------------------------------
@@ -524,7 +524,7 @@ class _KitSubject:
         return self._adapter_class()(self.institution)
 
     def _party(self) -> Party:
-        """The party inquired about: :attr:`party`, or a sample one the adapter serves."""
+        """The party inquired about: ``party``, or a sample one the adapter serves."""
         if self.party is not None:
             return self.party
         if PartyKind.PERSON in self._adapter_class().party_kinds:
@@ -539,15 +539,15 @@ class _KitSubject:
 class AdapterConformance(_KitSubject):
     """Base class of an adapter's conformance tests; subclass it as ``Test…``.
 
-    Set :attr:`adapter_class`, usually :attr:`base_url` and :attr:`institution`, and
-    implement :meth:`mock_found` and :meth:`mock_not_found`. For an institution that hands
-    out tickets, also implement :meth:`mock_pending` and :meth:`mock_poll_found`.
+    Set ``adapter_class``, usually ``base_url`` and ``institution``, and
+    implement ``mock_found`` and ``mock_not_found``. For an institution that hands
+    out tickets, also implement ``mock_pending`` and ``mock_poll_found``.
 
-    Hooks register respx routes (relative to :attr:`base_url`) that answer as the real
+    Hooks register respx routes (relative to ``base_url``) that answer as the real
     institution does: use its real, anonymised wire samples, with the encoding and content
     type it really sends. Every route a hook registers must be requested.
 
-    The error checks are parametrized through :meth:`pytest_generate_tests`; a subclass that
+    The error checks are parametrized through ``pytest_generate_tests``; a subclass that
     defines its own must call ``super().pytest_generate_tests(metafunc)``.
     """
 
@@ -621,7 +621,7 @@ class AdapterConformance(_KitSubject):
     # --- building blocks ------------------------------------------------------------------
 
     def _hands_out_tickets(self) -> bool:
-        """Whether the subclass implements :meth:`mock_pending`."""
+        """Whether the subclass implements ``mock_pending``."""
         return type(self).mock_pending is not AdapterConformance.mock_pending
 
     def _request(self) -> InquiryRequest:
@@ -642,7 +642,7 @@ class AdapterConformance(_KitSubject):
         return answer, sample
 
     def _ticket(self) -> str:
-        """The ticket :meth:`mock_pending` hands out; skips the test when there is none."""
+        """The ticket ``mock_pending`` hands out; skips the test when there is none."""
         if not self._hands_out_tickets():
             _skip(_NO_TICKETS)
         adapter, request = self._adapter(), self._request()

@@ -1,8 +1,8 @@
 """Reports for tests: a LookupReport made exactly as a lookup makes one, without a lookup.
 
 A test of the freeze planner, of a custom adapter's records in a report, or of code that
-reads reports needs a :class:`~assetquery.LookupReport` whose merged assets, totals and
-coverage of the claim are what the dispatcher would compute. :func:`build_report` makes one
+reads reports needs a ``LookupReport`` whose merged assets, totals and
+coverage of the claim are what the dispatcher would compute. ``build_report`` makes one
 from institutions' results, or from assets alone.
 """
 
@@ -33,7 +33,7 @@ def build_report(
     With ``assets`` instead of (or besides) ``results``, they are the answer of one
     institution, ``"test"``, that found them. ``at`` (default now, timezone-aware) is when
     the lookup started and finished. Assets are merged and de-duplicated, totalled per kind
-    and held against the claim exactly as :meth:`assetquery.Dispatcher.lookup` does.
+    and held against the claim exactly as ``assetquery.Dispatcher.lookup`` does.
     """
     if not isinstance(party, Party) or not isinstance(case, Case):
         raise TypeError("build_report needs a Party and a Case")
