@@ -19,12 +19,16 @@ from __future__ import annotations
 
 import asyncio
 import heapq
+import os
 from typing import Any, TypeVar
 
 import httpx
 from pydantic import BaseModel
 
 __all__ = [
+    "CLIENT_SHORTCUTS",
+    "OFF",
+    "SHORTCUTS",
     "JumpingLoop",
     "LeanClient",
     "assembled",
@@ -39,13 +43,21 @@ __all__ = [
 #: a header field as httpx keeps it: name as sent, name in lower case, value
 Field = tuple[bytes, bytes, bytes]
 
+#: Shortcuts switched off, by group (``ASSETQUERY_NO_SHORTCUTS=headers,messages,models,
+#: client`` or ``all``): each then runs through its dependency's public API instead, a few
+#: percent slower (docs/performance.md has the figures). For measuring what each is worth,
+#: and as a way out should a new release of httpx or pydantic change what one relies on.
+SHORTCUTS = frozenset({"headers", "messages", "models", "client"})
+_OFF = {part.strip() for part in os.environ.get("ASSETQUERY_NO_SHORTCUTS", "").split(",")}
+OFF = SHORTCUTS if "all" in _OFF else SHORTCUTS & _OFF
 
-def fields_of(headers: httpx.Headers) -> tuple[Field, ...]:
+
+def _fast_fields_of(headers: httpx.Headers) -> tuple[Field, ...]:
     """The fields ``headers`` holds, as httpx keeps them (a snapshot)."""
     return tuple(headers._list)
 
 
-def header_value(headers: httpx.Headers, name: bytes) -> str | None:
+def _fast_header_value(headers: httpx.Headers, name: bytes) -> str | None:
     """``headers.get(name)`` for a lower-case ``name``: repeated fields joined with ", ",
     None if there is none. Without the list and key encoding ``Headers.get`` makes."""
     found: str | None = None
@@ -58,7 +70,7 @@ def header_value(headers: httpx.Headers, name: bytes) -> str | None:
     return found
 
 
-def headers_of(fields: list[Field], encoding: str | None = None) -> httpx.Headers:
+def _fast_headers_of(fields: list[Field], encoding: str | None = None) -> httpx.Headers:
     """``httpx.Headers`` holding ``fields`` as they are.
 
     ``encoding`` is the one the bytes are known to be in ("ascii" for headers this library
@@ -70,7 +82,7 @@ def headers_of(fields: list[Field], encoding: str | None = None) -> httpx.Header
     return headers
 
 
-def loaded(response: httpx.Response, content: bytes) -> None:
+def _fast_loaded(response: httpx.Response, content: bytes) -> None:
     """The response as ``Response.read()`` leaves it, with ``content`` as its body."""
     response.stream = httpx.ByteStream(content)
     response._content = content
@@ -79,7 +91,7 @@ def loaded(response: httpx.Response, content: bytes) -> None:
     response.is_closed = True
 
 
-def request_of(
+def _fast_request_of(
     method: str,
     url: httpx.URL,
     headers: httpx.Headers,
@@ -102,7 +114,7 @@ def request_of(
     return request
 
 
-def response_of(
+def _fast_response_of(
     status_code: int,
     headers: httpx.Headers,
     stream: httpx.AsyncByteStream,
@@ -125,6 +137,61 @@ def response_of(
     response.stream = stream
     response._num_bytes_downloaded = 0
     return response
+
+
+# -- the same through the public API (ASSETQUERY_NO_SHORTCUTS) ---------------------------
+
+
+def _plain_fields_of(headers: httpx.Headers) -> tuple[Field, ...]:
+    return tuple((name, name.lower(), value) for name, value in headers.raw)
+
+
+def _plain_header_value(headers: httpx.Headers, name: bytes) -> str | None:
+    value: str | None = headers.get(name.decode("ascii"))
+    return value
+
+
+def _plain_headers_of(fields: list[Field], encoding: str | None = None) -> httpx.Headers:
+    return httpx.Headers([(name, value) for name, _, value in fields], encoding=encoding)
+
+
+def _plain_loaded(response: httpx.Response, content: bytes) -> None:
+    response.stream = httpx.ByteStream(content)
+    response.read()
+
+
+def _plain_request_of(
+    method: str,
+    url: httpx.URL,
+    headers: httpx.Headers,
+    content: bytes,
+    extensions: dict[str, Any],
+) -> httpx.Request:
+    return httpx.Request(method, url, headers=headers, content=content, extensions=extensions)
+
+
+def _plain_response_of(
+    status_code: int,
+    headers: httpx.Headers,
+    stream: httpx.AsyncByteStream,
+    request: httpx.Request,
+    extensions: dict[str, Any],
+) -> httpx.Response:
+    return httpx.Response(
+        status_code, headers=headers, stream=stream, request=request, extensions=extensions
+    )
+
+
+_headers_off = "headers" in OFF
+fields_of = _plain_fields_of if _headers_off else _fast_fields_of
+header_value = _plain_header_value if _headers_off else _fast_header_value
+headers_of = _plain_headers_of if _headers_off else _fast_headers_of
+_messages_off = "messages" in OFF
+loaded = _plain_loaded if _messages_off else _fast_loaded
+request_of = _plain_request_of if _messages_off else _fast_request_of
+response_of = _plain_response_of if _messages_off else _fast_response_of
+#: the institution client's short request path (see _http/_transport.py) is taken
+CLIENT_SHORTCUTS = "client" not in OFF
 
 
 # -- httpx's client ---------------------------------------------------------------------
@@ -216,7 +283,7 @@ _set = object.__setattr__  # the models are frozen: their own __setattr__ refuse
 _ALL_SET: dict[type[BaseModel], set[str]] = {}
 
 
-def assembled(cls: type[M], fields: dict[str, Any]) -> M:
+def _fast_assembled(cls: type[M], fields: dict[str, Any]) -> M:
     """A ``cls`` holding ``fields``: a value for every field, and no other.
 
     Only for frozen models with no aliases, no ``extra`` values kept and no
@@ -245,3 +312,10 @@ def assembled(cls: type[M], fields: dict[str, Any]) -> M:
     _set(model, "__pydantic_extra__", None)
     _set(model, "__pydantic_private__", None)
     return model
+
+
+def _plain_assembled(cls: type[M], fields: dict[str, Any]) -> M:
+    return cls.model_construct(**fields)
+
+
+assembled = _plain_assembled if "models" in OFF else _fast_assembled

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import gzip
 import json
+import os
 import re
 import zlib
 from collections.abc import AsyncIterator
@@ -19,7 +20,7 @@ from assetquery._config import InstitutionSettings, settings_from_mapping
 from assetquery._errors import MalformedResponse
 from assetquery._http._aiohttp import AiohttpTransport
 from assetquery._http._transport import CappedTransport, build_client, idempotent
-from assetquery._internals import header_value, response_of
+from assetquery._internals import CLIENT_SHORTCUTS, OFF, header_value, response_of
 from assetquery.adapters import Institution, InstitutionTimeout, InstitutionUnreachable
 from assetquery.adapters._bank import BankAdapter
 
@@ -391,6 +392,9 @@ async def test_the_short_way_builds_the_request_httpx_would(
     assert vars(short).keys() == vars(full).keys()  # every field httpx sets, and no other
 
 
+@pytest.mark.skipif(
+    not CLIENT_SHORTCUTS or "messages" in OFF, reason="the shortcuts are switched off"
+)
 async def test_requests_to_one_path_share_a_url_the_aiohttp_transport_converts_once() -> None:
     settings = _settings("http://bank.test", transport="aiohttp")
     async with build_client(settings) as client:
@@ -551,3 +555,51 @@ async def test_lookups_send_an_inquiry_again_on_a_stale_connection(
             result = (await dispatcher.lookup(person, case)).result_for("bank")
             assert result.status is ResultStatus.OK and result.attempts == 1
     assert server_side.requests == 3
+
+
+def test_switching_every_shortcut_off_gives_the_same_reports() -> None:
+    # The way out, should a new httpx or pydantic break what _internals.py relies on.
+    import json
+    import subprocess
+    import sys
+
+    script = (
+        "import json\n"
+        "from datetime import UTC, datetime\n"
+        "from assetquery import Case, Dispatcher, Party\n"
+        "from assetquery.sandbox import dataset, run_simulated\n"
+        "async def main(clock):\n"
+        "    out = []\n"
+        "    async with Dispatcher.sandbox(clock=clock) as d:\n"
+        "        for p in dataset().parties[:12]:\n"
+        "            case = Case(number=p.case_number, operator='李', claim=p.claim)\n"
+        "            r = await d.lookup(Party.parse(p.name, p.id_number, p.kind), case)\n"
+        "            out.append([r.model_dump(mode='json', include={'assets', 'totals',\n"
+        "                'coverage', 'complete'}), [x.status.value for x in r.results]])\n"
+        "    return out\n"
+        "start = datetime(2026, 3, 2, 1, tzinfo=UTC)\n"
+        "print(json.dumps(run_simulated(main, start=start), sort_keys=True))\n"
+    )
+
+    def run(shortcuts_off: str) -> object:
+        env = {**os.environ, "ASSETQUERY_NO_SHORTCUTS": shortcuts_off}
+        done = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True
+        )
+        return timeless(json.loads(done.stdout))
+
+    assert run("all") == run("")
+
+
+#: what differs between two lookups of the same party: the sandbox stamps its answers with
+#: the wall clock, and every lookup draws fresh ids
+_STAMPED = frozenset({"as_of", "received_at", "reference"})
+
+
+def timeless(value: object) -> object:
+    """``value`` without the times and ids each lookup stamps afresh."""
+    if isinstance(value, dict):
+        return {k: timeless(v) for k, v in value.items() if k not in _STAMPED}
+    if isinstance(value, list):
+        return [timeless(v) for v in value]
+    return value

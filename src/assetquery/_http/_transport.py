@@ -22,6 +22,7 @@ import httpx
 from .._config import InstitutionSettings
 from .._errors import ConfigurationError, MalformedResponse
 from .._internals import (
+    CLIENT_SHORTCUTS,
     Field,
     LeanClient,
     fields_of,
@@ -366,7 +367,7 @@ class InstitutionClient(LeanClient):
         """
         plain_body = content is None or (json is None and isinstance(content, bytes))
         plain_headers = headers is None or type(headers) is dict
-        if others or not (plain_body and plain_headers):
+        if others or not (plain_body and plain_headers and CLIENT_SHORTCUTS):
             return super().build_request(
                 method, url, content=content, json=json, headers=headers, **others
             )
@@ -431,7 +432,8 @@ class InstitutionClient(LeanClient):
         follow_redirects: bool | Any = httpx.USE_CLIENT_DEFAULT,
     ) -> httpx.Response:
         plain = (
-            auth is httpx.USE_CLIENT_DEFAULT
+            CLIENT_SHORTCUTS
+            and auth is httpx.USE_CLIENT_DEFAULT
             and self.auth is None
             and follow_redirects is not True
             and not self.follow_redirects
