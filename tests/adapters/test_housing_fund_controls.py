@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import date
 from typing import Any
@@ -20,6 +21,7 @@ from assetquery._models import Case, Party
 from assetquery._money import Money
 from assetquery.adapters import ControlRequest, ControlState, Institution, Operation
 from assetquery.adapters._housing_fund import HousingFundAdapter
+from assetquery.testing import ControlConformance
 
 PATH = "/gjj/api/v1/sfkz"
 STATUS_PATH = "/gjj/api/v1/sfkz/cx"
@@ -365,3 +367,36 @@ async def test_seals_are_refused(
     with pytest.raises(InstitutionRejected) as raised:
         await adapter.submit(client, freeze(party, document_case, operation=Operation.SEAL))
     assert raised.value.code == "unsupported_operation"
+
+
+class TestFundControlConformance(ControlConformance):
+    """The built-in fund adapter passes the kit adapter authors use."""
+
+    adapter_class = HousingFundAdapter
+    institution = INSTITUTION
+    base_url = "https://gjj.test"
+    asset_identifier = "620100123456789"
+
+    def control_request(self, operation: Operation) -> ControlRequest:
+        request = super().control_request(operation)
+        if operation is Operation.DEDUCT:  # the centre deducts only on a withdrawal ground
+            return dataclasses.replace(request, withdrawal_condition="retirement")
+        return request
+
+    def _answer(self, request: ControlRequest, state: str) -> dict[str, Any]:
+        return centre(control(zt=state), ywlsh=request.idempotency_key)
+
+    def mock_submit(self, router: respx.MockRouter, request: ControlRequest) -> None:
+        router.post(PATH).respond(200, json=self._answer(request, "01"))
+
+    def mock_status(self, router: respx.MockRouter, request: ControlRequest) -> None:
+        router.post(STATUS_PATH).respond(200, json=self._answer(request, "02"))
+
+    def mock_status_unknown(self, router: respx.MockRouter, request: ControlRequest) -> None:
+        router.post(STATUS_PATH).respond(200, json=centre(code="0001", msg="未找到", ywlsh=None))
+
+    def mock_duplicate(self, router: respx.MockRouter, request: ControlRequest) -> None:
+        router.post(PATH).respond(200, json=self._answer(request, "02"))
+
+    def mock_conflict(self, router: respx.MockRouter, request: ControlRequest) -> None:
+        router.post(PATH).respond(409, json=centre(code="1009", msg="业务流水号已用于其他请求"))

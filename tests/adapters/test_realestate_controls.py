@@ -19,6 +19,7 @@ from assetquery._errors import (
 from assetquery._models import Case, Party
 from assetquery.adapters import ControlRequest, ControlState, Institution, Operation
 from assetquery.adapters._realestate import RealEstateRegistryAdapter
+from assetquery.testing import ControlConformance
 
 PATH = "/bdc/judicial/control"
 STATUS_PATH = "/bdc/judicial/control/status"
@@ -338,3 +339,44 @@ async def test_what_a_registry_does_not_do_is_refused(
     with pytest.raises(InstitutionRejected) as raised:
         await adapter.submit(client, seal(party, document_case, operation=operation))
     assert raised.value.code == "unsupported_operation"
+
+
+class TestRegistryControlConformance(ControlConformance):
+    """The built-in registry adapter passes the kit adapter authors use."""
+
+    adapter_class = RealEstateRegistryAdapter
+    institution = INSTITUTION
+    base_url = "https://bdc.test"
+    asset_identifier = UNIT
+
+    def _answer(self, request: ControlRequest, state: str) -> bytes:
+        return answer(kz(state), ywh=request.idempotency_key)
+
+    def mock_submit(self, router: respx.MockRouter, request: ControlRequest) -> None:
+        router.post(PATH).respond(
+            200, content=self._answer(request, "SL"), content_type=CONTENT_TYPE
+        )
+
+    def mock_status(self, router: respx.MockRouter, request: ControlRequest) -> None:
+        router.post(STATUS_PATH).respond(
+            200, content=self._answer(request, "YX"), content_type=CONTENT_TYPE
+        )
+
+    def mock_status_unknown(self, router: respx.MockRouter, request: ControlRequest) -> None:
+        router.post(STATUS_PATH).respond(
+            200,
+            content=answer(code="0001", message="未找到该业务号的控制业务", ywh=""),
+            content_type=CONTENT_TYPE,
+        )
+
+    def mock_duplicate(self, router: respx.MockRouter, request: ControlRequest) -> None:
+        router.post(PATH).respond(
+            200, content=self._answer(request, "YX"), content_type=CONTENT_TYPE
+        )
+
+    def mock_conflict(self, router: respx.MockRouter, request: ControlRequest) -> None:
+        router.post(PATH).respond(
+            409,
+            content=answer(code="1009", message="业务号已用于其他请求"),
+            content_type=CONTENT_TYPE,
+        )
