@@ -8,15 +8,18 @@ docs/actions.md.
 
 from __future__ import annotations
 
+import json
+import sys
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
 
+import typer
 from pydantic import TypeAdapter
 
 from .._models import LookupReport
 from ..ledger import ControlAction, DueControl, FreezePlan, SyncChange
 
-__all__ = ["DESCRIPTIONS", "SCHEMAS", "json_schema"]
+__all__ = ["DESCRIPTIONS", "SCHEMAS", "json_schema", "schema"]
 
 #: what each field of the ledger's JSON means, per schema definition
 DESCRIPTIONS: Mapping[str, Mapping[str, str]] = {
@@ -130,3 +133,20 @@ def json_schema(name: str) -> dict[str, Any]:
             if field in described:
                 spec["description"] = described[field]
     return schema
+
+
+def schema(
+    name: Annotated[
+        str,
+        typer.Argument(
+            help="Which output: "
+            + "; ".join(f"{key} = {what}" for key, (what, _) in SCHEMAS.items())
+            + "."
+        ),
+    ] = "report",
+) -> None:
+    """Print the JSON Schema of a command's JSON output (default: a lookup report)."""
+    if name not in SCHEMAS:
+        raise typer.BadParameter(f"{name!r} is not one of {', '.join(SCHEMAS)}", param_hint="NAME")
+    sys.stdout.write(json.dumps(json_schema(name), ensure_ascii=False, indent=2))
+    sys.stdout.write("\n")

@@ -15,8 +15,7 @@ from rich.table import Table
 
 from .._errors import InvalidInput
 from .._time import SHANGHAI, utc_now
-from ..sla import Clock, overdue, performance, render_html
-from ..sla._model import PerformanceReport
+from ..sla import Clock, PerformanceReport, overdue, performance, render_html
 from ..store import DEFAULT_STORE, Store
 from ._common import fail_cleanly, out
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from html import escape
+from importlib import resources
 
 from .._time import SHANGHAI
 from ._model import BreachItem, OperationStats, PerformanceReport, TrendPoint
@@ -878,97 +879,6 @@ def _breach_row(number: int, item: BreachItem) -> str:
 
 # --- style ---------------------------------------------------------------------------
 
-_CSS = """
-@page { size: A4; margin: 14mm 12mm; }
-* { box-sizing: border-box; }
-html { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
-body {
-  margin: 0; background: #fff; color: #1D2733; font-size: 14px; line-height: 1.45;
-  font-family: system-ui, -apple-system, "Segoe UI", "PingFang SC", "Hiragino Sans GB",
-    "Microsoft YaHei", "Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Micro Hei",
-    "Helvetica Neue", Arial, sans-serif;
-}
-.page { max-width: 1120px; margin: 0 auto; padding: 28px 32px; }
-.masthead { border-bottom: 3px solid #1D2733; padding-bottom: 14px; margin-bottom: 8px; }
-.kicker { margin: 0; color: #5B6675; font-size: 12px; letter-spacing: .06em;
-  text-transform: uppercase; }
-h1 { margin: 4px 0 12px; font-size: 26px; line-height: 1.2; }
-h2 { margin: 0 0 10px; font-size: 19px; }
-h3 { margin: 22px 0 8px; font-size: 15px; }
-.facts { display: flex; flex-wrap: wrap; gap: 6px 36px; margin: 0; }
-.facts div { min-width: 150px; }
-.facts dt { color: #5B6675; font-size: 12px; }
-.facts dd { margin: 0; font-weight: 600; }
-.tz { margin: 10px 0 0; color: #5B6675; font-size: 12px; }
-.notice { margin-top: 12px; padding: 10px 14px; background: #FFF6DB;
-  border-left: 4px solid #C98A00; font-size: 13px; }
-.block { margin-top: 28px; }
-.lede, .legend-line, .note { color: #4A5563; font-size: 12.5px; margin: 4px 0 10px; }
-.empty { color: #5B6675; font-style: italic; }
-.empty.good { color: #1E6B3A; font-style: normal; font-weight: 600; }
-table { width: 100%; border-collapse: collapse; font-variant-numeric: tabular-nums; }
-th, td { padding: 6px 7px; text-align: right; border-bottom: 1px solid #DDE2E8;
-  vertical-align: top; }
-thead th { font-size: 12px; color: #4A5563; font-weight: 600; border-bottom: 2px solid #1D2733;
-  white-space: normal; vertical-align: bottom; word-break: keep-all; }
-tbody th { font-weight: 600; }
-td, th { white-space: nowrap; }
-.text { text-align: left; }
-.summary .text { white-space: normal; }
-.keep { word-break: keep-all; }  /* "Inquiry 查询" may wrap at the space, not inside 查询 */
-.summary tbody th { min-width: 14em; }
-a { color: #1D4F91; text-decoration: none; }
-.rate-bad { background: #FBE3E0; color: #8E1B10; font-weight: 700; }
-.rate-warn { background: #FFF1D6; color: #7A4B00; font-weight: 600; }
-.rate-ok { color: #1E6B3A; }
-.rate-none { color: #8A94A3; }
-.chip { padding: 1px 6px; border-radius: 3px; white-space: nowrap; }
-.chip.rate-ok { background: #E5F3EA; }
-.alert { color: #B2182B; font-weight: 700; }
-.mark { color: #C98A00; font-weight: 700; cursor: help; }
-.chart-figure { margin: 14px 0 6px; }
-figcaption { font-weight: 600; font-size: 13.5px; margin-bottom: 4px; }
-svg.chart { width: 100%; height: auto; display: block; }
-svg text { font-family: inherit; fill: #1D2733; }
-svg .tick { font-size: 12px; fill: #5B6675; }
-svg .axis-title { font-size: 13px; fill: #4A5563; }
-svg .row-name { font-size: 14px; font-weight: 600; }
-svg .row-detail { font-size: 12px; fill: #5B6675; }
-svg .row-count { font-size: 12.5px; fill: #4A5563; }
-svg .row-late { font-size: 12.5px; fill: #5B6675; }
-svg .row-late.is-late { fill: #B2182B; font-weight: 600; }
-svg .no-data { font-size: 13px; font-style: italic; fill: #8A94A3; }
-.legend { display: flex; flex-wrap: wrap; gap: 6px 18px; font-size: 12px; color: #4A5563;
-  margin: 6px 0 8px; }
-.legend span { display: inline-flex; align-items: center; gap: 6px; }
-.panels { display: grid; grid-template-columns: repeat(2, minmax(0, 1fr)); gap: 14px 24px; }
-.panel { margin: 0; border: 1px solid #E1E5EA; border-radius: 4px; padding: 8px 10px 4px; }
-.sheet { break-before: page; page-break-before: always; }
-.sheet h2 { font-size: 22px; margin: 4px 0 12px; }
-.sheet .facts { padding: 10px 0 12px; border-bottom: 1px solid #DDE2E8; }
-.sheet .ops { margin-top: 14px; }
-.evidence td { font-size: 13px; }
-.evidence .case { white-space: nowrap; }
-.evidence .ref { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace;
-  font-size: 12px; word-break: break-all; }
-.evidence .delay { font-weight: 700; white-space: nowrap; }
-.foot { color: #5B6675; font-size: 12px; border-top: 1px solid #DDE2E8; margin-top: 24px; }
-@media screen {
-  .sheet { margin-top: 24px; }
-  .sheet::before { content: ""; display: block; border-top: 6px double #C7CDD5;
-    margin-bottom: 28px; }
-}
-@media print {
-  body { font-size: 10pt; }
-  .page { max-width: none; padding: 0; }
-  .block { margin-top: 16px; }
-  .chart-figure, .panel, tr, .notice { break-inside: avoid; page-break-inside: avoid; }
-  thead { display: table-header-group; }
-  .summary th, .summary td { padding: 4px 4px; font-size: 8.5pt; }
-  .summary tbody th { min-width: 8em; }
-  .summary thead th { font-size: 7.5pt; }
-  .evidence th, .evidence td { padding: 4px 5px; font-size: 8.5pt; }
-  a { color: inherit; }
-  .panels { gap: 8px 12px; }
-}
-"""
+# The page's stylesheet is package data (report.css beside this module), inlined into every
+# page so the report stays one self-contained file.
+_CSS = resources.files(__package__).joinpath("report.css").read_text(encoding="utf-8")
