@@ -4,9 +4,7 @@ and releases in the store."""
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -17,14 +15,13 @@ from rich.table import Table
 
 from .._actions import ActionKind, ActionState, ControlAction, WithdrawalCondition
 from .._config import load_settings
-from .._errors import InvalidInput
 from .._lookup._dispatcher import Dispatcher
 from .._models import Case, Party
 from .._money import Money
 from ..ledger._ledger import ActionLedger, DueControl, SyncChange
 from ..ledger._planner import FreezePlan
 from ..store import DEFAULT_STORE, Store
-from ._common import EXIT_REFUSED, ConfigOption, CourtOption, err, fail_cleanly, out
+from ._common import EXIT_REFUSED, ConfigOption, CourtOption, err, fail_cleanly, out, parse_within
 
 __all__ = ["actions_app"]
 
@@ -391,17 +388,6 @@ def list_actions(
     _print_actions(actions, as_json)
 
 
-_WITHIN = re.compile(r"^\s*(\d+)\s*([dw]?)\s*$")
-
-
-def _within(text: str) -> timedelta:
-    match = _WITHIN.match(text)
-    if match is None:
-        raise InvalidInput("--within", f"{text!r} is not a number of days like 30d or 4w")
-    count = int(match.group(1))
-    return timedelta(weeks=count) if match.group(2) == "w" else timedelta(days=count)
-
-
 @actions_app.command("due")
 def due(
     within: Annotated[str, typer.Option("--within", help="Window: 30d, 4w, …")] = "30d",
@@ -410,7 +396,7 @@ def due(
 ) -> None:
     """The renewal radar: controls in force whose period ends within the window."""
     with fail_cleanly():
-        window = _within(within)
+        window = parse_within(within)
     found: list[DueControl] = _run(None, store, lambda ledger: ledger.due(window), talks=False)
     if as_json:
         out.print_json(TypeAdapter(list[DueControl]).dump_json(found).decode())

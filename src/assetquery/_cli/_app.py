@@ -24,6 +24,7 @@ from ._lookup import batch, lookup
 from ._sandbox import sandbox_app
 from ._schemas import schema
 from ._sla import sla_app
+from ._worker import worker
 
 __all__ = ["app", "main"]
 
@@ -40,6 +41,7 @@ app.command()(demo)
 app.command()(lookup)
 app.command()(batch)
 app.command()(schema)
+app.command()(worker)
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(config_app, name="config")
 app.add_typer(actions_app, name="actions")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -13,7 +15,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
-from .._errors import AssetqueryError
+from .._errors import AssetqueryError, InvalidInput
 
 __all__ = [
     "EXIT_OK",
@@ -26,6 +28,7 @@ __all__ = [
     "err",
     "fail_cleanly",
     "out",
+    "parse_within",
 ]
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
@@ -69,3 +72,15 @@ def fail_cleanly() -> Iterator[None]:
     except AssetqueryError as exc:
         err.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(EXIT_USAGE) from None
+
+
+_WITHIN = re.compile(r"^\s*(\d+)\s*([dw]?)\s*$")
+
+
+def parse_within(text: str) -> timedelta:
+    """A window of days as clerks write it: ``30d``, ``4w``."""
+    match = _WITHIN.match(text)
+    if match is None:
+        raise InvalidInput("--within", f"{text!r} is not a number of days like 30d or 4w")
+    count = int(match.group(1))
+    return timedelta(weeks=count) if match.group(2) == "w" else timedelta(days=count)

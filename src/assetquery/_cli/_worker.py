@@ -1,0 +1,88 @@
+"""``assetquery worker``: the long-running process that does the slow half of the job."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:
+    from ..worker._sweep import SweepContext, SweepReport
+from ._common import ConfigOption, err, fail_cleanly, out, parse_within
+from ._sla import StoreOption
+
+__all__ = ["worker"]
+
+
+def worker(
+    store: StoreOption = "sqlite:///assetquery.db",
+    config: ConfigOption = None,
+    worker_id: Annotated[
+        str | None,
+        typer.Option(
+            "--worker-id",
+            envvar="ASSETQUERY_WORKER_ID",
+            help="This worker's stable, unique id (default: the host name).",
+        ),
+    ] = None,
+    sweep_at: Annotated[
+        str, typer.Option("--sweep-at", help="When the daily sweep runs, HH:MM in Shanghai.")
+    ] = "06:00",
+    within: Annotated[
+        str, typer.Option("--within", help="How far ahead the renewal radar looks, e.g. 30d.")
+    ] = "30d",
+    once: Annotated[
+        bool, typer.Option("--once", help="Run the sweep once now, then stop.")
+    ] = False,
+) -> None:
+    """Follow every open control action and read the renewal radar, every day, durably."""
+    # The engine loads only here: importing it costs half a second every other command
+    # need not pay.
+    from ..worker._engine import executor_id
+    from ..worker._sweep import SweepContext, sweep_cron
+
+    with fail_cleanly():
+        me = executor_id(worker_id)
+        context = SweepContext(
+            store_url=store,
+            config=str(config) if config else None,
+            within_days=parse_within(within).days,
+        )
+        if once:
+            report = asyncio.run(_sweep_once(store, me, context))
+            out.print(
+                f"Swept {report.synced} open action(s): {report.changed} changed, "
+                f"{report.unreachable} institution(s) not reached; "
+                f"{report.renewals_due} renewal(s) due within {within}."
+            )
+            return
+        asyncio.run(_serve(store, me, context, sweep_at, sweep_cron(sweep_at)))
+
+
+async def _sweep_once(store: str, me: str, context: SweepContext) -> SweepReport:
+    from ..worker._engine import engine_running
+    from ..worker._sweep import sweep_now
+
+    async with engine_running(store, me):
+        return await sweep_now(context)
+
+
+async def _serve(store: str, me: str, context: SweepContext, sweep_at: str, cron: str) -> None:
+    from ..worker._engine import engine_running
+    from ..worker._sweep import schedule_sweep
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    async with engine_running(store, me):
+        schedule_sweep(context, cron)
+        err.print(
+            f"worker {me}: daily sweep at {sweep_at} (Asia/Shanghai) over {Path(store).name}; "
+            "SIGTERM or Ctrl-C stops it"
+        )
+        await stop.wait()
+    err.print(f"worker {me}: stopped")

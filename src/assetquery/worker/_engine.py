@@ -1,0 +1,80 @@
+"""Launching the engine: which database it keeps its checkpoints in, and who this worker is.
+
+DBOS keeps workflows, steps, queues and schedules in a *system database*. Beside a SQLite
+store it is a sibling file (``ledger.db`` → ``ledger.dbos.sqlite``), so the engine's writes
+never wait on the ledger's lock; with a PostgreSQL store it is the same database, in DBOS's
+own ``dbos`` schema, which is what lets several workers on several machines share the work.
+
+Every worker has an *executor id*, and a starting executor recovers every unfinished
+workflow of its own id. Two live workers under one id would run each other's work twice, so
+the id is the ``--worker-id`` given, else the host name, and a worker restarted on the same
+machine comes back under the same id and resumes its own work.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from dbos import DBOS, DBOSConfig
+from sqlalchemy.engine import make_url
+
+from .._errors import ConfigurationError
+from ..store._engine import normalize_url
+
+__all__ = ["APP_NAME", "engine_running", "executor_id", "system_database_url"]
+
+#: the application's name in the engine's tables (shared by every worker of one court)
+APP_NAME = "assetquery"
+
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
+
+
+def executor_id(given: str | None = None) -> str:
+    """This worker's id: ``given``, else the host name; stable across restarts."""
+    chosen = (given or socket.gethostname() or "").strip()
+    if not _ID.fullmatch(chosen):
+        raise ConfigurationError(
+            f"worker id {chosen!r} is not usable: give --worker-id with letters, digits, "
+            "'.', '_' or '-' (at most 63), unique to this worker"
+        )
+    return chosen
+
+
+def system_database_url(store_url: str) -> str:
+    """Where the engine keeps its checkpoints, for a ledger at ``store_url``."""
+    url = make_url(normalize_url(store_url))
+    if url.get_backend_name() == "sqlite":
+        if not url.database or url.database == ":memory:":
+            raise ConfigurationError(
+                "the worker needs a store in a file (sqlite:///path/ledger.db) or PostgreSQL: "
+                "its checkpoints must outlive the process"
+            )
+        ledger = Path(url.database)
+        return f"sqlite:///{ledger.with_name(ledger.stem + '.dbos.sqlite')}"
+    # DBOS names the driver itself: hand it the plain PostgreSQL URL, password included.
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@asynccontextmanager
+async def engine_running(store_url: str, worker_id: str) -> AsyncIterator[None]:
+    """The engine launched for this worker, and shut down (in-flight steps finished or
+    left for recovery) on the way out."""
+    config: DBOSConfig = {
+        "name": APP_NAME,
+        "system_database_url": system_database_url(store_url),
+        "executor_id": worker_id,
+        # Nothing may reach an outside address: no conductor key, no telemetry export; the
+        # launch banner's hosted-console address stays below WARNING.
+        "enable_otlp": False,
+        "log_level": "WARNING",
+    }
+    DBOS(config=config)
+    DBOS.launch()
+    try:
+        yield
+    finally:
+        DBOS.destroy(workflow_completion_timeout_sec=5)

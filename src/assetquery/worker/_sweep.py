@@ -1,0 +1,174 @@
+"""The daily sweep: every open control action followed up, and the renewal radar read.
+
+One scheduled workflow a day (06:00 in Shanghai unless told otherwise), in two coarse steps:
+bring every open action up to date with its institution (what ``actions sync`` does: a
+control past its end date becomes ``expired``), then list the controls whose renewal falls
+due within the rule pack's warning window and log a warning for each. Controls that end
+years from now stay in the ledger and are found by a later sweep; no job sleeps for years.
+
+A step runs at least once: if the worker dies after a step's work but before its checkpoint
+commits, the recovering worker runs it again. Both steps are safe to repeat: a sync asks
+institutions by each action's idempotency key and sends only what they never received.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from dbos import DBOS
+
+from .._config import load_settings
+from .._errors import ConfigurationError
+from .._logging import get_logger
+from .._lookup._dispatcher import Dispatcher
+from .._time import utc_now
+from ..ledger import OPEN_STATES, ActionLedger
+from ..store import Store
+
+__all__ = [
+    "SWEEP",
+    "SweepContext",
+    "SweepReport",
+    "daily_sweep",
+    "schedule_sweep",
+    "sweep_cron",
+    "sweep_now",
+]
+
+#: the sweep's schedule name in the engine: one per court, whatever the number of workers
+SWEEP = "assetquery.daily-sweep"
+
+log = get_logger("assetquery.worker")
+
+_CLOCK = re.compile(r"([01]?[0-9]|2[0-3]):([0-5][0-9])")
+
+
+@dataclass(frozen=True, slots=True)
+class SweepContext:
+    """What a sweep needs to open the ledger and reach institutions, as the CLI gets it."""
+
+    store_url: str
+    config: str | None = None
+    #: how far ahead the radar looks, in days (as ``actions due --within``)
+    within_days: int = 30
+
+
+@dataclass(frozen=True, slots=True)
+class SweepReport:
+    synced: int
+    changed: int
+    unreachable: int
+    renewals_due: int
+
+
+def _dispatcher(config: str | None) -> Dispatcher:
+    return Dispatcher(load_settings(Path(config))) if config else Dispatcher.sandbox()
+
+
+@DBOS.step(name="assetquery.sweep.sync")
+async def sync_open_actions(context: SweepContext) -> tuple[int, int, int]:
+    """Every open action asked about once; how many, how many changed, how many unreached."""
+    store = Store(context.store_url)
+    try:
+        asked = len(store.find(states=OPEN_STATES))
+        async with _dispatcher(context.config) as dispatcher:
+            changes = await ActionLedger(store, dispatcher).sync()
+    finally:
+        store.close()
+    unreachable = sum(1 for c in changes if c.note.startswith("could not ask"))
+    for change in changes:
+        log.info(
+            "action followed up",
+            action_id=change.action_id,
+            kind=change.kind.value,
+            before=change.before.value,
+            after=change.after.value,
+        )
+    return asked, len(changes) - unreachable, unreachable
+
+
+@DBOS.step(name="assetquery.sweep.radar")
+async def renewal_radar(context: SweepContext) -> int:
+    """Log a warning for every control whose renewal must be asked for soon."""
+    store = Store(context.store_url)
+    try:
+        # The radar reads the store only: the dispatcher is never opened.
+        ledger = ActionLedger(store, _dispatcher(context.config))
+        due = await ledger.due(timedelta(days=context.within_days))
+    finally:
+        store.close()
+    for control in due:
+        log.warning(
+            "renewal due",
+            action_id=control.action.id,
+            kind=control.action.kind.value,
+            case=control.action.case_number,
+            institution=control.action.institution,
+            expires_on=control.expires_on.isoformat(),
+            renew_by=control.renew_by.isoformat(),
+            days_left=control.days_left,
+        )
+    return len(due)
+
+
+@DBOS.workflow(name="assetquery.sweep")
+async def daily_sweep(scheduled_at: datetime, context: SweepContext) -> None:
+    """The scheduled sweep: follow every open action up, then read the renewal radar."""
+    await _sweep(scheduled_at, context)
+
+
+@DBOS.workflow(name="assetquery.sweep.now")
+async def sweep_on_demand(started_at: datetime, context: SweepContext) -> SweepReport:
+    """The same sweep, asked for now (``worker --once``), with its figures."""
+    return await _sweep(started_at, context)
+
+
+async def _sweep(scheduled_at: datetime, context: SweepContext) -> SweepReport:
+    asked, changed, unreachable = await sync_open_actions(context)
+    due = await renewal_radar(context)
+    log.info(
+        "sweep done",
+        scheduled_at=scheduled_at.isoformat(),
+        synced=asked,
+        changed=changed,
+        unreachable=unreachable,
+        renewals_due=due,
+    )
+    return SweepReport(asked, changed, unreachable, due)
+
+
+async def sweep_now(context: SweepContext) -> SweepReport:
+    """Run a sweep at once (``worker --once``), durably like a scheduled one."""
+    # The time is an argument: a workflow replayed after a crash must see the same one.
+    handle = await DBOS.start_workflow_async(sweep_on_demand, utc_now(), context)
+    return await handle.get_result()
+
+
+def sweep_cron(at: str) -> str:
+    """The engine's cron expression (seconds first) for every day at ``at``, ``HH:MM``."""
+    match = _CLOCK.fullmatch(at.strip())
+    if match is None:
+        raise ConfigurationError(f"--sweep-at {at!r} is not a time of day; write HH:MM, e.g. 06:00")
+    return f"0 {int(match.group(2))} {int(match.group(1))} * * *"
+
+
+def schedule_sweep(context: SweepContext, cron: str) -> None:
+    """Run the sweep on ``cron`` (Shanghai time), replacing an earlier schedule.
+
+    The schedule lives in the engine's database, so it fires once for the whole court
+    however many workers share it.
+    """
+    DBOS.apply_schedules(
+        [
+            {
+                "schedule_name": SWEEP,
+                "workflow_fn": daily_sweep,
+                "schedule": cron,
+                "context": context,
+                "cron_timezone": "Asia/Shanghai",
+            }
+        ]
+    )

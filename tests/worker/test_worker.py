@@ -1,0 +1,133 @@
+"""The durable worker: its identity, where the engine keeps its checkpoints, and the sweep.
+
+The engine is a process-wide singleton, so every run of it here is ``assetquery worker`` in
+a child process, against the sandbox served over loopback (its state must outlive the
+commands that talk to it).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from assetquery import ConfigurationError
+from assetquery.sandbox import SandboxProcess, dataset
+from assetquery.store import Store
+from assetquery.worker._engine import executor_id, system_database_url
+
+DOCUMENT = "（2026）甘0102执8426号之一"
+
+
+def test_the_worker_id_is_the_one_given_or_the_host_name() -> None:
+    assert executor_id("court-a.worker-1") == "court-a.worker-1"
+    assert executor_id(None)  # the host name
+    with pytest.raises(ConfigurationError, match="--worker-id"):
+        executor_id("two words")
+
+
+def test_checkpoints_sit_beside_a_sqlite_ledger_and_inside_postgresql() -> None:
+    assert system_database_url("sqlite:////var/lib/court/ledger.db") == (
+        "sqlite:////var/lib/court/ledger.dbos.sqlite"
+    )
+    assert system_database_url("postgresql+psycopg://court:s3cret@db.local/enforcement") == (
+        "postgresql://court:s3cret@db.local/enforcement"
+    )
+    with pytest.raises(ConfigurationError, match="outlive the process"):
+        system_database_url("sqlite://")
+
+
+def assetquery(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "assetquery", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.loopback
+def test_a_sweep_follows_open_actions_and_reads_the_radar(tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'ledger.db'}"
+    p = dataset().find("both_banks")[0]
+    account = next(a for a in p.bank_accounts if a.bank == "bank-east" and a.available > 2)
+    with SandboxProcess(tmp_path) as sandbox:
+        config = str(sandbox.config)
+        frozen = assetquery(
+            "actions", "freeze", "--name", p.name, "--id", p.id_number,
+            "--case", p.case_number, "--court", p.court, "--claim", str(p.claim),
+            "--institution", "bank-east", "--account", account.account_number,
+            "--amount", "1.00", "--document", DOCUMENT, "--operator", "李承办",
+            "--store", store, "--config", config, "--json",
+        )  # fmt: skip
+        assert frozen.returncode == 0, frozen.stderr
+        (action,) = json.loads(frozen.stdout)
+        assert action["state"] == "effective"
+
+        swept = assetquery(
+            "--log-level", "warning", "worker", "--once", "--store", store,
+            "--config", config, "--within", "400d", "--worker-id", "test-worker",
+        )  # fmt: skip
+
+    assert swept.returncode == 0, swept.stderr
+    assert "Swept 1 open action(s): 0 changed, 0 institution(s) not reached" in swept.stdout
+    assert "1 renewal(s) due within 400d" in swept.stdout
+    warning = next(json.loads(line) for line in swept.stderr.splitlines() if "renewal due" in line)
+    assert warning["action_id"] == action["id"] and warning["days_left"] > 300
+    assert p.name not in swept.stderr  # the log names the case, never the debtor
+    ledger = Store(store)
+    try:
+        assert ledger.status_checks(action["id"]) == 1  # the sweep asked the bank once
+    finally:
+        ledger.close()
+    assert (tmp_path / "ledger.dbos.sqlite").exists()  # the engine's checkpoints, beside it
+
+
+def test_nothing_but_the_worker_imports_the_engine() -> None:
+    import ast
+
+    package = Path(__file__).resolve().parents[2] / "src" / "assetquery"
+    importers = sorted(
+        str(path.relative_to(package))
+        for path in package.rglob("*.py")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if (isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "dbos")
+        or (
+            isinstance(node, ast.Import) and any(a.name.split(".")[0] == "dbos" for a in node.names)
+        )
+    )
+    assert importers and all(name.startswith("worker/") for name in importers), importers
+    probe = (
+        "import sys, assetquery, assetquery._cli, assetquery.ledger; print('dbos' in sys.modules)"
+    )
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert loaded.stdout.strip() == "False"  # neither the library API nor the CLI's start
+
+
+@pytest.mark.parametrize("run", [1, 2])  # the second start replaces the first's schedule
+def test_the_long_running_worker_stops_cleanly_on_sigterm(tmp_path: Path, run: int) -> None:
+    import signal
+
+    store = f"sqlite:///{tmp_path / 'ledger.db'}"
+    for _ in range(run):
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "assetquery", "worker", "--store", store,
+             "--worker-id", "test-worker", "--sweep-at", "05:30"],
+            stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        assert worker.stderr is not None
+        ready = worker.stderr.readline()
+        assert "worker test-worker: daily sweep at 05:30 (Asia/Shanghai)" in ready, ready
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=60) == 0
+        assert "stopped" in worker.stderr.read()
+
+
+def test_a_bad_sweep_time_is_refused_before_anything_starts(tmp_path: Path) -> None:
+    done = assetquery("worker", "--store", f"sqlite:///{tmp_path / 'l.db'}", "--sweep-at", "25:00")
+    assert done.returncode == 2
+    assert "--sweep-at '25:00' is not a time of day" in done.stderr
