@@ -131,3 +131,47 @@ def test_a_bad_sweep_time_is_refused_before_anything_starts(tmp_path: Path) -> N
     done = assetquery("worker", "--store", f"sqlite:///{tmp_path / 'l.db'}", "--sweep-at", "25:00")
     assert done.returncode == 2
     assert "--sweep-at '25:00' is not a time of day" in done.stderr
+
+
+@pytest.mark.loopback
+def test_a_running_worker_follows_an_acknowledged_freeze_until_it_is_in_force(
+    tmp_path: Path,
+) -> None:
+    import signal
+    import time
+
+    store = f"sqlite:///{tmp_path / 'ledger.db'}"
+    p = dataset().find("both_banks")[0]
+    account = next(a for a in p.bank_accounts if a.bank == "bank-east" and a.available > 2)
+    with SandboxProcess(tmp_path, "--control-delay", "2") as sandbox:
+        config = str(sandbox.config)
+        frozen = assetquery(
+            "actions", "freeze", "--name", p.name, "--id", p.id_number,
+            "--case", p.case_number, "--court", p.court, "--claim", str(p.claim),
+            "--institution", "bank-east", "--account", account.account_number,
+            "--amount", "1.00", "--document", DOCUMENT, "--operator", "李承办",
+            "--store", store, "--config", config, "--json",
+        )  # fmt: skip
+        assert frozen.returncode == 0, frozen.stderr
+        (action,) = json.loads(frozen.stdout)
+        assert action["state"] == "acknowledged"  # the bank carries it out later
+
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "assetquery", "worker", "--store", store,
+             "--config", config, "--worker-id", "test-worker", "--follow-every", "1s"],
+            stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        ledger = Store(store)
+        try:
+            deadline = time.monotonic() + 60
+            while ledger.get(action["id"]).state.value != "effective":
+                assert time.monotonic() < deadline, "the follow-up never saw the freeze in force"
+                assert worker.poll() is None, worker.stderr.read() if worker.stderr else ""
+                time.sleep(0.25)
+            followed = ledger.get(action["id"])
+        finally:
+            ledger.close()
+            worker.send_signal(signal.SIGTERM)
+            assert worker.wait(timeout=60) == 0
+    assert followed.expires_on is not None  # in force, with its legal end date
+    assert [t.to_state.value for t in followed.transitions][-1] == "effective"

@@ -64,6 +64,10 @@ def sandbox_serve(
         float,
         typer.Option(help="Share of control actions applied whose answer then never comes."),
     ] = 0.0,
+    control_delay: Annotated[
+        float,
+        typer.Option(help="Seconds a control action shows as received before it is carried out."),
+    ] = 0.0,
 ) -> None:
     """Serve the simulated registries over HTTP (for --config FILE to talk to)."""
     from ..sandbox import serve
@@ -86,5 +90,6 @@ def sandbox_serve(
             feedback_delay=feedback_delay,
             poll_after_seconds=poll_after,
             apply_then_timeout_rate=apply_then_timeout_rate,
+            control_feedback_delay=control_delay,
         )
         serve(host=host, port=port, config=config, write_config=write_config)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import signal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -11,6 +12,7 @@ import typer
 
 if TYPE_CHECKING:
     from ..worker._sweep import SweepContext, SweepReport
+from .._errors import InvalidInput
 from ._common import ConfigOption, err, fail_cleanly, out, parse_within
 from ._sla import StoreOption
 
@@ -34,6 +36,13 @@ def worker(
     within: Annotated[
         str, typer.Option("--within", help="How far ahead the renewal radar looks, e.g. 30d.")
     ] = "30d",
+    follow_every: Annotated[
+        str,
+        typer.Option(
+            "--follow-every",
+            help="How often an action waiting for its institution is asked again: 30s, 15m, 1h.",
+        ),
+    ] = "15m",
     once: Annotated[
         bool, typer.Option("--once", help="Run the sweep once now, then stop.")
     ] = False,
@@ -59,7 +68,8 @@ def worker(
                 f"{report.renewals_due} renewal(s) due within {within}."
             )
             return
-        asyncio.run(_serve(store, me, context, sweep_at, sweep_cron(sweep_at)))
+        every = _seconds(follow_every)
+        asyncio.run(_serve(store, me, context, sweep_at, sweep_cron(sweep_at), every))
 
 
 async def _sweep_once(store: str, me: str, context: SweepContext) -> SweepReport:
@@ -70,8 +80,11 @@ async def _sweep_once(store: str, me: str, context: SweepContext) -> SweepReport
         return await sweep_now(context)
 
 
-async def _serve(store: str, me: str, context: SweepContext, sweep_at: str, cron: str) -> None:
+async def _serve(
+    store: str, me: str, context: SweepContext, sweep_at: str, cron: str, every: float
+) -> None:
     from ..worker._engine import engine_running
+    from ..worker._follow import follow_up_now
     from ..worker._sweep import schedule_sweep
 
     stop = asyncio.Event()
@@ -79,10 +92,22 @@ async def _serve(store: str, me: str, context: SweepContext, sweep_at: str, cron
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     async with engine_running(store, me):
-        schedule_sweep(context, cron)
+        schedule_sweep(context, cron, every)
+        await follow_up_now(context, every)
         err.print(
-            f"worker {me}: daily sweep at {sweep_at} (Asia/Shanghai) over {Path(store).name}; "
-            "SIGTERM or Ctrl-C stops it"
+            f"worker {me}: daily sweep at {sweep_at} (Asia/Shanghai) over {Path(store).name}, "
+            f"pending actions asked every {every:g} s; SIGTERM or Ctrl-C stops it"
         )
         await stop.wait()
     err.print(f"worker {me}: stopped")
+
+
+_INTERVAL = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([smh])\s*")
+_UNIT = {"s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def _seconds(text: str) -> float:
+    match = _INTERVAL.fullmatch(text)
+    if match is None or float(match.group(1)) <= 0:
+        raise InvalidInput("--follow-every", f"{text!r} is not an interval like 30s, 15m or 1h")
+    return float(match.group(1)) * _UNIT[match.group(2)]

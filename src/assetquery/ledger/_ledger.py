@@ -397,6 +397,17 @@ class ActionLedger:
                 changes.append(SyncChange(action.id, action.kind, action.state, after.state, last))
         return changes
 
+    async def follow(self, action_id: int) -> ControlAction:
+        """Bring one action up to date with its institution (what ``sync`` does for each).
+
+        An action still requested is sent (again, with its key); one being sent from here
+        is left to its answer. Returns the action as the store now holds it.
+        """
+        action = await self._db(self.store.get, action_id)
+        if action.id in self._sending or not action.is_open:
+            return action
+        return await self._sync_one(action)
+
     async def _sync_one(self, action: ControlAction) -> ControlAction:
         if action.state is ActionState.REQUESTED:
             return await self._send(action)

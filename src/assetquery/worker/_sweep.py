@@ -33,6 +33,7 @@ __all__ = [
     "SweepContext",
     "SweepReport",
     "daily_sweep",
+    "dispatcher_for",
     "schedule_sweep",
     "sweep_cron",
     "sweep_now",
@@ -64,7 +65,8 @@ class SweepReport:
     renewals_due: int
 
 
-def _dispatcher(config: str | None) -> Dispatcher:
+def dispatcher_for(config: str | None) -> Dispatcher:
+    """The dispatcher the CLI would make: the institutions file, else the sandbox."""
     return Dispatcher(load_settings(Path(config))) if config else Dispatcher.sandbox()
 
 
@@ -74,7 +76,7 @@ async def sync_open_actions(context: SweepContext) -> tuple[int, int, int]:
     store = Store(context.store_url)
     try:
         asked = len(store.find(states=OPEN_STATES))
-        async with _dispatcher(context.config) as dispatcher:
+        async with dispatcher_for(context.config) as dispatcher:
             changes = await ActionLedger(store, dispatcher).sync()
     finally:
         store.close()
@@ -96,7 +98,7 @@ async def renewal_radar(context: SweepContext) -> int:
     store = Store(context.store_url)
     try:
         # The radar reads the store only: the dispatcher is never opened.
-        ledger = ActionLedger(store, _dispatcher(context.config))
+        ledger = ActionLedger(store, dispatcher_for(context.config))
         due = await ledger.due(timedelta(days=context.within_days))
     finally:
         store.close()
@@ -155,12 +157,15 @@ def sweep_cron(at: str) -> str:
     return f"0 {int(match.group(2))} {int(match.group(1))} * * *"
 
 
-def schedule_sweep(context: SweepContext, cron: str) -> None:
-    """Run the sweep on ``cron`` (Shanghai time), replacing an earlier schedule.
+def schedule_sweep(context: SweepContext, cron: str, follow_every: float) -> None:
+    """Run the sweep on ``cron`` (Shanghai time) and the follow-up scan every minute,
+    replacing earlier schedules of the same names.
 
-    The schedule lives in the engine's database, so it fires once for the whole court
+    Schedules live in the engine's database, so each fires once for the whole court
     however many workers share it.
     """
+    from ._follow import SCAN, start_follow_ups  # the follow-ups build on the sweep's context
+
     DBOS.apply_schedules(
         [
             {
@@ -169,6 +174,12 @@ def schedule_sweep(context: SweepContext, cron: str) -> None:
                 "schedule": cron,
                 "context": context,
                 "cron_timezone": "Asia/Shanghai",
-            }
+            },
+            {
+                "schedule_name": SCAN,
+                "workflow_fn": start_follow_ups,
+                "schedule": "0 * * * * *",
+                "context": (context, follow_every),
+            },
         ]
     )
