@@ -16,7 +16,8 @@ import pytest
 
 from assetquery import Case, Dispatcher, InvalidInput, Money, Party, RefusedRequest
 from assetquery._actions import ActionKind, ActionState, IllegalTransition, OverControl
-from assetquery.adapters import ControlState, ControlStatus
+from assetquery._errors import InstitutionUnreachable
+from assetquery.adapters import ControlRequest, ControlState, ControlStatus, Operation
 from assetquery.ledger._ledger import ActionLedger
 from assetquery.sandbox import (
     SandboxAdmin,
@@ -482,3 +483,46 @@ async def test_a_sync_racing_a_submission_of_the_same_action_sends_it_once(
     assert len(at_bank) == 1
     sends = [t for t in action.transitions if t.to_state is ActionState.SUBMITTED]
     assert len(sends) == 1
+
+
+class Unreachable:
+    """A ControlChannel whose institution never answers: the ledger needs nothing more."""
+
+    def refusal(self, case: Case) -> str | None:
+        return None
+
+    def institution(self, institution_id: str) -> Unreachable:
+        return self
+
+    name = "unreachable bank"
+
+    def capabilities(self, institution_id: str) -> frozenset[Operation]:
+        return frozenset(Operation)
+
+    def due(self, institution_id: str, operation: str, started_at: datetime) -> None:
+        return None
+
+    async def submit_control(self, institution_id: str, request: ControlRequest) -> ControlStatus:
+        raise InstitutionUnreachable("down", code="connection")
+
+    async def control_status(self, institution_id: str, request: ControlRequest) -> ControlStatus:
+        raise InstitutionUnreachable("down", code="connection")
+
+
+async def test_following_an_action_whose_institution_is_down_leaves_it_for_later(
+    store_url: str,
+) -> None:
+    store = Store(store_url)
+    party, case = debtor("both_banks")
+    recorded = store.record(_new_freeze(party, case), at=datetime.now(UTC), reason="test")
+    store.move(recorded.id, ActionState.SUBMITTED, at=datetime.now(UTC), actor="t", reason="sent")
+    ledger = ActionLedger(store, Unreachable())
+
+    followed = await ledger.follow(recorded.id)  # no exception: the follow-up asks again
+
+    assert followed.state is ActionState.SUBMITTED
+    closed = store.move(
+        recorded.id, ActionState.REJECTED, at=datetime.now(UTC), actor="t", reason="no"
+    )
+    assert (await ledger.follow(recorded.id)).version == closed.version  # closed: not asked
+    store.close()

@@ -401,12 +401,17 @@ class ActionLedger:
         """Bring one action up to date with its institution (what ``sync`` does for each).
 
         An action still requested is sent (again, with its key); one being sent from here
-        is left to its answer. Returns the action as the store now holds it.
+        is left to its answer. An institution that cannot be reached, or another writer
+        moving the action first, leaves it as the store holds it: ask again later. Returns
+        the action as the store now holds it.
         """
         action = await self._db(self.store.get, action_id)
         if action.id in self._sending or not action.is_open:
             return action
-        return await self._sync_one(action)
+        try:
+            return await self._sync_one(action)
+        except (AdapterError, IllegalTransition):
+            return await self._db(self.store.get, action_id)
 
     async def _sync_one(self, action: ControlAction) -> ControlAction:
         if action.state is ActionState.REQUESTED:
