@@ -10,11 +10,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-if TYPE_CHECKING:
-    from ..worker._sweep import SweepContext, SweepReport
 from .._errors import InvalidInput
 from ._common import ConfigOption, err, fail_cleanly, out, parse_within
 from ._sla import StoreOption
+
+if TYPE_CHECKING:
+    from ..worker._sweep import SweepContext, SweepReport
 
 __all__ = ["worker"]
 

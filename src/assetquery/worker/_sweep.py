@@ -2,8 +2,9 @@
 
 One scheduled workflow a day (06:00 in Shanghai unless told otherwise), in two coarse steps:
 bring every open action up to date with its institution (what ``actions sync`` does: a
-control past its end date becomes ``expired``), then list the controls whose renewal falls
-due within the rule pack's warning window and log a warning for each. Controls that end
+control past its end date becomes ``expired``), then list the controls whose period ends
+within the window (``--within``, as ``actions due`` takes it) and log a warning for each,
+with the last day to apply for renewal. Controls that end
 years from now stay in the ledger and are found by a later sweep; no job sleeps for years.
 
 A step runs at least once: if the worker dies after a step's work but before its checkpoint
