@@ -175,3 +175,51 @@ def test_a_running_worker_follows_an_acknowledged_freeze_until_it_is_in_force(
             assert worker.wait(timeout=60) == 0
     assert followed.expires_on is not None  # in force, with its legal end date
     assert [t.to_state.value for t in followed.transitions][-1] == "effective"
+
+
+@pytest.mark.loopback
+def test_a_killed_worker_restarted_under_its_id_resumes_its_follow_up(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    store = f"sqlite:///{tmp_path / 'ledger.db'}"
+    p = dataset().find("both_banks")[0]
+    account = next(a for a in p.bank_accounts if a.bank == "bank-east" and a.available > 2)
+
+    def start_worker() -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [sys.executable, "-m", "assetquery", "worker", "--store", store,
+             "--config", config, "--worker-id", "court-a", "--follow-every", "1s"],
+            stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+
+    with SandboxProcess(tmp_path, "--control-delay", "4") as sandbox:
+        config = str(sandbox.config)
+        frozen = assetquery(
+            "actions", "freeze", "--name", p.name, "--id", p.id_number,
+            "--case", p.case_number, "--court", p.court, "--claim", str(p.claim),
+            "--institution", "bank-east", "--account", account.account_number,
+            "--amount", "1.00", "--document", DOCUMENT, "--operator", "李承办",
+            "--store", store, "--config", config, "--json",
+        )  # fmt: skip
+        (action,) = json.loads(frozen.stdout)
+        ledger = Store(store)
+        try:
+            first = start_worker()
+            assert first.stderr is not None
+            assert "worker court-a" in first.stderr.readline()
+            while ledger.status_checks(action["id"]) == 0:  # its follow-up has asked once
+                time.sleep(0.1)
+            first.kill()  # SIGKILL: no clean stop, the follow-up left mid-sleep
+            first.wait(timeout=30)
+            assert ledger.get(action["id"]).state.value == "acknowledged"
+
+            second = start_worker()  # the same id: it recovers court-a's unfinished work
+            deadline = time.monotonic() + 60
+            while ledger.get(action["id"]).state.value != "effective":
+                assert time.monotonic() < deadline, "the follow-up was not resumed"
+                time.sleep(0.25)
+            second.send_signal(signal.SIGTERM)
+            assert second.wait(timeout=60) == 0
+        finally:
+            ledger.close()
