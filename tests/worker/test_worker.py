@@ -40,6 +40,21 @@ def test_checkpoints_sit_beside_a_sqlite_ledger_and_inside_postgresql() -> None:
         system_database_url("sqlite://")
 
 
+DEBTOR = dataset().find("both_banks")[0]
+
+
+def freeze_one(store: str, config: str) -> subprocess.CompletedProcess[str]:
+    """``actions freeze`` of 1.00 CNY of the debtor's account at bank-east, as JSON."""
+    account = next(a for a in DEBTOR.bank_accounts if a.bank == "bank-east" and a.available > 2)
+    return assetquery(
+        "actions", "freeze", "--name", DEBTOR.name, "--id", DEBTOR.id_number,
+        "--case", DEBTOR.case_number, "--court", DEBTOR.court, "--claim", str(DEBTOR.claim),
+        "--institution", "bank-east", "--account", account.account_number,
+        "--amount", "1.00", "--document", DOCUMENT, "--operator", "李承办",
+        "--store", store, "--config", config, "--json",
+    )  # fmt: skip
+
+
 def assetquery(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "assetquery", *args],
@@ -53,17 +68,9 @@ def assetquery(*args: str) -> subprocess.CompletedProcess[str]:
 @pytest.mark.loopback
 def test_a_sweep_follows_open_actions_and_reads_the_radar(tmp_path: Path) -> None:
     store = f"sqlite:///{tmp_path / 'ledger.db'}"
-    p = dataset().find("both_banks")[0]
-    account = next(a for a in p.bank_accounts if a.bank == "bank-east" and a.available > 2)
     with SandboxProcess(tmp_path) as sandbox:
         config = str(sandbox.config)
-        frozen = assetquery(
-            "actions", "freeze", "--name", p.name, "--id", p.id_number,
-            "--case", p.case_number, "--court", p.court, "--claim", str(p.claim),
-            "--institution", "bank-east", "--account", account.account_number,
-            "--amount", "1.00", "--document", DOCUMENT, "--operator", "李承办",
-            "--store", store, "--config", config, "--json",
-        )  # fmt: skip
+        frozen = freeze_one(store, config)
         assert frozen.returncode == 0, frozen.stderr
         (action,) = json.loads(frozen.stdout)
         assert action["state"] == "effective"
@@ -78,7 +85,7 @@ def test_a_sweep_follows_open_actions_and_reads_the_radar(tmp_path: Path) -> Non
     assert "1 renewal(s) due within 400d" in swept.stdout
     warning = next(json.loads(line) for line in swept.stderr.splitlines() if "renewal due" in line)
     assert warning["action_id"] == action["id"] and warning["days_left"] > 300
-    assert p.name not in swept.stderr  # the log names the case, never the debtor
+    assert DEBTOR.name not in swept.stderr  # the log names the case, never the debtor
     ledger = Store(store)
     try:
         assert ledger.status_checks(action["id"]) == 1  # the sweep asked the bank once
@@ -141,17 +148,9 @@ def test_a_running_worker_follows_an_acknowledged_freeze_until_it_is_in_force(
     import time
 
     store = f"sqlite:///{tmp_path / 'ledger.db'}"
-    p = dataset().find("both_banks")[0]
-    account = next(a for a in p.bank_accounts if a.bank == "bank-east" and a.available > 2)
     with SandboxProcess(tmp_path, "--control-delay", "2") as sandbox:
         config = str(sandbox.config)
-        frozen = assetquery(
-            "actions", "freeze", "--name", p.name, "--id", p.id_number,
-            "--case", p.case_number, "--court", p.court, "--claim", str(p.claim),
-            "--institution", "bank-east", "--account", account.account_number,
-            "--amount", "1.00", "--document", DOCUMENT, "--operator", "李承办",
-            "--store", store, "--config", config, "--json",
-        )  # fmt: skip
+        frozen = freeze_one(store, config)
         assert frozen.returncode == 0, frozen.stderr
         (action,) = json.loads(frozen.stdout)
         assert action["state"] == "acknowledged"  # the bank carries it out later
@@ -183,8 +182,6 @@ def test_a_killed_worker_restarted_under_its_id_resumes_its_follow_up(tmp_path: 
     import time
 
     store = f"sqlite:///{tmp_path / 'ledger.db'}"
-    p = dataset().find("both_banks")[0]
-    account = next(a for a in p.bank_accounts if a.bank == "bank-east" and a.available > 2)
 
     def start_worker() -> subprocess.Popen[str]:
         return subprocess.Popen(
@@ -195,13 +192,7 @@ def test_a_killed_worker_restarted_under_its_id_resumes_its_follow_up(tmp_path: 
 
     with SandboxProcess(tmp_path, "--control-delay", "4") as sandbox:
         config = str(sandbox.config)
-        frozen = assetquery(
-            "actions", "freeze", "--name", p.name, "--id", p.id_number,
-            "--case", p.case_number, "--court", p.court, "--claim", str(p.claim),
-            "--institution", "bank-east", "--account", account.account_number,
-            "--amount", "1.00", "--document", DOCUMENT, "--operator", "李承办",
-            "--store", store, "--config", config, "--json",
-        )  # fmt: skip
+        frozen = freeze_one(store, config)
         (action,) = json.loads(frozen.stdout)
         ledger = Store(store)
         try:
