@@ -303,7 +303,7 @@ class Dispatcher:
         every lookup is allowed.)"""
         if not isinstance(party, Party) or not isinstance(case, Case):
             raise RefusedRequest("a lookup needs a Party and a Case")
-        return refusal(case, self.settings.access)
+        return self.refusal(case)
 
     def refusal(self, case: Case) -> str | None:
         """Why a request under ``case`` would be refused here, or None if it may go out."""

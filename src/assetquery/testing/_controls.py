@@ -58,9 +58,6 @@ _NEEDS_AMOUNT = frozenset({Operation.FREEZE, Operation.DEDUCT})
 _NEEDS_TARGET = frozenset({Operation.DEDUCT, Operation.RENEW, Operation.RELEASE})
 _NEEDS_END = frozenset({Operation.FREEZE, Operation.SEAL, Operation.RENEW})
 
-#: Failures after which nobody knows whether the institution applied the action.
-_AMBIGUOUS: dict[str, Callable[[httpx.Request], httpx.Response]] = {}
-
 
 def _raising(error: type[httpx.TransportError]) -> Callable[[httpx.Request], httpx.Response]:
     def fail(request: httpx.Request) -> httpx.Response:
@@ -69,10 +66,13 @@ def _raising(error: type[httpx.TransportError]) -> Callable[[httpx.Request], htt
     return fail
 
 
-_AMBIGUOUS["read_timeout"] = _raising(httpx.ReadTimeout)
-_AMBIGUOUS["connection_closed_mid_answer"] = _raising(httpx.RemoteProtocolError)
-_AMBIGUOUS["gateway_timeout_504"] = lambda request: httpx.Response(504, text="Gateway Timeout")
-_AMBIGUOUS["bad_gateway_502"] = lambda request: httpx.Response(502, text="Bad Gateway")
+#: Failures after which nobody knows whether the institution applied the action.
+_AMBIGUOUS: dict[str, Callable[[httpx.Request], httpx.Response]] = {
+    "read_timeout": _raising(httpx.ReadTimeout),
+    "connection_closed_mid_answer": _raising(httpx.RemoteProtocolError),
+    "gateway_timeout_504": lambda request: httpx.Response(504, text="Gateway Timeout"),
+    "bad_gateway_502": lambda request: httpx.Response(502, text="Bad Gateway"),
+}
 
 
 def run_submit(

@@ -60,6 +60,9 @@ class SweepContext:
 
 @dataclass(frozen=True, slots=True)
 class SweepReport:
+    """What a sweep found: open actions asked about, how many changed, how many could not
+    be asked (their institution unreachable), and renewals due in the window."""
+
     synced: int
     changed: int
     unreachable: int
