@@ -40,6 +40,7 @@ __all__ = [
     "LookupSettings",
     "RetrySettings",
     "Settings",
+    "WorkerSettings",
     "load_settings",
 ]
 
@@ -223,6 +224,26 @@ class LookupSettings(_Section):
     )
 
 
+class WorkerSettings(_Section):
+    """How the durable worker cuts and shares the work (docs/worker.md)."""
+
+    slots: int = Field(
+        default=4,
+        ge=1,
+        le=256,
+        description="units of institution work running at once across all workers together; "
+        "each unit gets 1/slots of every institution's concurrency and rate limit",
+    )
+    chunk_size: int = Field(
+        default=200, ge=1, le=10_000, description="parties per durable unit of a job"
+    )
+    answer_grace: float = Field(
+        default=86_400.0,
+        ge=0,
+        description="seconds past an answer's SLA deadline before it is given up as overdue",
+    )
+
+
 class Settings(BaseSettings):
     """Everything a dispatcher needs. Build with ``load_settings``."""
 
@@ -245,6 +266,7 @@ class Settings(BaseSettings):
     )
     lookup: LookupSettings = LookupSettings()
     access: AccessSettings = AccessSettings()
+    worker: WorkerSettings = WorkerSettings()
     institutions: tuple[InstitutionSettings, ...] = ()
 
     @classmethod

@@ -11,6 +11,7 @@
     ├── IllegalTransition                a control action move the state machine forbids
     ├── OverControl                      a freeze would control more than the claim
     ├── ActionNotFound (KeyError)        no action with that id in the store
+    ├── JobNotFound (KeyError)           no job with that id in the store
     ├── ConcurrentUpdate                 another writer kept changing the same action
     └── AdapterError                     an institution gave no usable answer
         ├── RetryableAdapterError        worth asking again
@@ -45,6 +46,7 @@ __all__ = [
     "InstitutionUnavailable",
     "InstitutionUnreachable",
     "InvalidInput",
+    "JobNotFound",
     "MalformedResponse",
     "MissingUvicorn",
     "OverControl",
@@ -102,6 +104,13 @@ class OverControl(AssetqueryError):
 
 class ActionNotFound(AssetqueryError, KeyError):
     """No action with that id in the store."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class JobNotFound(AssetqueryError, KeyError):
+    """No job with that id in the store."""
 
     def __str__(self) -> str:
         return str(self.args[0])

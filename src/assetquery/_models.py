@@ -394,6 +394,9 @@ class InstitutionResult(_Model):
     ticket: str | None = Field(
         default=None, description="kept while pending, to fetch the answer later"
     )
+    poll_at: UtcDatetime | None = Field(
+        default=None, description="while pending: when the institution asked to be asked again"
+    )
     sla_due: UtcDatetime | None = None
     sla_met: bool | None = None
 

@@ -402,6 +402,22 @@ async def test_a_ticket_whose_next_poll_is_past_the_deadline_comes_back_at_once(
 
 
 @pytest.mark.looptime
+async def test_a_pending_result_says_when_the_institution_asked_to_be_asked_again(
+    router: respx.MockRouter, person: Party, case: Case
+) -> None:
+    answer_all(router, person)
+    router.post(TICKET_PATH).respond(
+        202, json={"state": "ACCEPTED", "ticket": "TK-7", "pollAfterSeconds": 3600}
+    )
+    async with Dispatcher(samples.settings(deadline=60)) as dispatcher:
+        report = await dispatcher.lookup(person, case)
+    result = report.result_for("ticket-bank")
+    assert result.finished_at is not None and result.poll_at is not None
+    assert result.poll_at - result.finished_at == timedelta(seconds=3600)
+    assert all(r.poll_at is None for r in report.results if r.status is not ResultStatus.PENDING)
+
+
+@pytest.mark.looptime
 async def test_concurrency_limit_is_held_per_institution(
     router: respx.MockRouter, person: Party, case: Case
 ) -> None:

@@ -125,6 +125,21 @@ def sla(store_url: str) -> str:
     return render_html(figures)
 
 
+async def hand_over(store_url: str, report: LookupReport) -> LookupReport | None:
+    """A lookup's pending answers handed to the worker, and the jobs it runs."""
+    from assetquery.store import Job, JobProgress, Store
+
+    store = Store(store_url)
+    store.reports.keep(report, at=report.finished_at)
+    waiting: int = store.reports.pending()
+    jobs: list[Job] = store.jobs.find(unfinished=True)
+    progress: list[JobProgress] = [store.jobs.progress(job.id) for job in jobs]
+    latest: LookupReport | None = store.reports.get(report.lookup_id)
+    del waiting, progress
+    store.close()
+    return latest
+
+
 def testing_kit() -> None:
     """What an adapter author's tests call."""
     from assetquery.testing import (

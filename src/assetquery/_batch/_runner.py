@@ -15,12 +15,12 @@ import hashlib
 import json
 import os
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .._lookup._dispatcher import Dispatcher
-from .._models import LookupReport, LookupRequest
+from .._models import LookupReport, LookupRequest, ResultStatus
 from ._input import (
     BatchInputError,
     RawRow,
@@ -30,7 +30,7 @@ from ._input import (
     read_rows,
 )
 
-__all__ = ["BatchSummary", "default_errors_path", "run_batch"]
+__all__ = ["BatchSummary", "ErrorsFile", "default_errors_path", "run_batch", "screened"]
 
 
 @dataclass
@@ -96,7 +96,7 @@ def _completed(output: Path) -> set[bytes]:
     return done
 
 
-class _ErrorsFile:
+class ErrorsFile:
     """Rejected rows as CSV (UTF-8 with BOM, so Excel shows the Chinese correctly)."""
 
     def __init__(self, path: Path) -> None:
@@ -124,13 +124,15 @@ async def run_batch(
     on_progress: Callable[[int], None] | None = None,
     stop: asyncio.Event | None = None,
     window: int | None = None,
+    keep: Callable[[LookupReport], None] | None = None,
 ) -> BatchSummary:
     """Look up every valid row of ``source``, appending reports to ``output``.
 
     ``on_progress`` is called with the number of rows handled so far. Setting ``stop``
     stops taking new rows; lookups in flight are finished and written, and the summary
     says ``interrupted``. ``window`` bounds the parties in flight (default: the
-    dispatcher's).
+    dispatcher's). ``keep`` is handed every report still waiting on an institution (the
+    CLI hands them to the store, where the worker collects their answers).
     """
     if output.exists() and output.stat().st_size > 0 and not resume:
         raise BatchInputError(
@@ -143,7 +145,7 @@ async def run_batch(
     rows = read_rows(source)
     first = next(rows, None)
     summary = BatchSummary()
-    errors_file = _ErrorsFile(errors or default_errors_path(output))
+    errors_file = ErrorsFile(errors or default_errors_path(output))
     handled = 0
 
     def progressed() -> None:
@@ -153,43 +155,55 @@ async def run_batch(
             on_progress(handled)
 
     def requests() -> Iterator[LookupRequest]:
-        seen: dict[bytes, int] = {}
-        for row in _chain(first, rows):
+        for _line, parsed in screened(_chain(first, rows), row_defaults):
             if stop is not None and stop.is_set():
                 summary.interrupted = True
                 return
             summary.rows += 1
-            parsed = parse_row(row, row_defaults)
             if isinstance(parsed, Rejection):
                 summary.rejected += 1
                 errors_file.write(parsed)
                 progressed()
                 continue
-            key = _key(parsed.party.id_number, parsed.case.number)
-            if key in done:
+            if _key(parsed.party.id_number, parsed.case.number) in done:
                 summary.already_done += 1
                 progressed()
                 continue
-            if key in seen:
-                summary.rejected += 1
-                errors_file.write(
-                    Rejection(row.line, "row", f"same party and case as line {seen[key]}")
-                )
-                progressed()
-                continue
-            seen[key] = row.line
             yield parsed
 
     try:
         with output.open("ab", buffering=0) as out:
             async for report in dispatcher.lookup_many(requests(), window=window):
                 out.write(report.model_dump_json().encode() + b"\n")
+                if (
+                    keep is not None
+                    and not report.complete
+                    and any(r.status is ResultStatus.PENDING for r in report.results)
+                ):
+                    await asyncio.to_thread(keep, report)
                 _count(summary, report)
                 progressed()
             os.fsync(out.fileno())
     finally:
         errors_file.close()
     return summary
+
+
+def screened(
+    rows: Iterable[RawRow], defaults: RowDefaults
+) -> Iterator[tuple[int, LookupRequest | Rejection]]:
+    """Each row's line, parsed; the same party under the same case a second time is
+    rejected."""
+    seen: dict[bytes, int] = {}
+    for row in rows:
+        parsed = parse_row(row, defaults)
+        if isinstance(parsed, LookupRequest):
+            key = _key(parsed.party.id_number, parsed.case.number)
+            if key in seen:
+                parsed = Rejection(row.line, "row", f"same party and case as line {seen[key]}")
+            else:
+                seen[key] = row.line
+        yield row.line, parsed
 
 
 def _chain(first: RawRow | None, rest: Iterator[RawRow]) -> Iterator[RawRow]:

@@ -2,9 +2,10 @@
 
 This module only assembles the command: each command, or group of commands, has a module
 of its own (``_lookup`` for lookup and batch, ``_demo``, ``_schemas``, ``_sandbox``,
-``_config``, ``_actions``, ``_sla``, ``_audit``). Exit codes: 0 success; 1 some input rows
-rejected but the rest done; 2 usage or configuration error with nothing done; 3 the answer
-is no (an institution refused a control action, the audit chain is broken).
+``_config``, ``_actions``, ``_sla``, ``_audit``, ``_worker``, ``_jobs``, ``_reports``).
+Exit codes: 0 success; 1 some input rows rejected but the rest done; 2 usage or
+configuration error with nothing done; 3 the answer is no (an institution refused a control
+action, the audit chain is broken).
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from ._audit import audit_app
 from ._common import EXIT_USAGE, err
 from ._config import config_app
 from ._demo import demo
+from ._jobs import jobs_app
 from ._lookup import batch, lookup
+from ._reports import reports_app
 from ._sandbox import sandbox_app
 from ._schemas import schema
 from ._sla import sla_app
@@ -47,6 +50,8 @@ app.add_typer(config_app, name="config")
 app.add_typer(actions_app, name="actions")
 app.add_typer(sla_app, name="sla")
 app.add_typer(audit_app, name="audit")
+app.add_typer(jobs_app, name="jobs")
+app.add_typer(reports_app, name="reports")
 
 
 @app.callback()

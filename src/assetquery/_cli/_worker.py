@@ -15,7 +15,8 @@ from ._common import ConfigOption, err, fail_cleanly, out, parse_within
 from ._sla import StoreOption
 
 if TYPE_CHECKING:
-    from ..worker._sweep import SweepContext, SweepReport
+    from ..worker._context import WorkerContext
+    from ..worker._sweep import SweepReport
 
 __all__ = ["worker"]
 
@@ -44,60 +45,72 @@ def worker(
             help="How often an action waiting for its institution is asked again: 30s, 15m, 1h.",
         ),
     ] = "15m",
+    concurrency: Annotated[
+        int,
+        typer.Option(
+            "--concurrency",
+            min=1,
+            help="Units of work (chunks of a job, batches of late answers) run at once here.",
+        ),
+    ] = 2,
     once: Annotated[
         bool, typer.Option("--once", help="Run the sweep once now, then stop.")
     ] = False,
 ) -> None:
-    """Follow every open control action and read the renewal radar, every day, durably."""
+    """Run submitted jobs, collect late answers, follow every open control action and read
+    the renewal radar every day, durably."""
     # The engine loads only here: importing it costs half a second every other command
     # need not pay.
+    from ..worker._context import WorkerContext
     from ..worker._engine import executor_id
-    from ..worker._sweep import SweepContext, sweep_cron
+    from ..worker._sweep import sweep_cron
 
     with fail_cleanly():
         me = executor_id(worker_id)
-        context = SweepContext(
+        context = WorkerContext(
             store_url=store,
             config=str(config) if config else None,
             within_days=parse_within(within).days,
+            follow_every=_seconds(follow_every),
         )
+        context.worker  # noqa: B018 - a bad institutions file fails here, before the engine
         if once:
-            report = asyncio.run(_sweep_once(store, me, context))
+            report = asyncio.run(_sweep_once(me, context))
             out.print(
                 f"Swept {report.synced} open action(s): {report.changed} changed, "
                 f"{report.unreachable} institution(s) not reached; "
                 f"{report.renewals_due} renewal(s) due within {within}."
             )
             return
-        every = _seconds(follow_every)
-        asyncio.run(_serve(store, me, context, sweep_at, sweep_cron(sweep_at), every))
+        asyncio.run(_serve(me, context, sweep_at, sweep_cron(sweep_at), concurrency))
 
 
-async def _sweep_once(store: str, me: str, context: SweepContext) -> SweepReport:
+async def _sweep_once(me: str, context: WorkerContext) -> SweepReport:
     from ..worker._engine import engine_running
     from ..worker._sweep import sweep_now
 
-    async with engine_running(store, me):
-        return await sweep_now(context)
+    async with engine_running(context, me):
+        return await sweep_now()
 
 
 async def _serve(
-    store: str, me: str, context: SweepContext, sweep_at: str, cron: str, every: float
+    me: str, context: WorkerContext, sweep_at: str, cron: str, concurrency: int
 ) -> None:
     from ..worker._engine import engine_running
-    from ..worker._follow import follow_up_now
+    from ..worker._scan import scan_now
     from ..worker._sweep import schedule_sweep
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    async with engine_running(store, me):
-        schedule_sweep(context, cron, every)
-        await follow_up_now(context, every)
+    async with engine_running(context, me, concurrency=concurrency):
+        schedule_sweep(cron)
+        await scan_now()
         err.print(
-            f"worker {me}: daily sweep at {sweep_at} (Asia/Shanghai) over {Path(store).name}, "
-            f"pending actions asked every {every:g} s; SIGTERM or Ctrl-C stops it"
+            f"worker {me}: daily sweep at {sweep_at} (Asia/Shanghai) over "
+            f"{Path(context.store_url).name}, {concurrency} unit(s) of work at once, pending "
+            f"actions asked every {context.follow_every:g} s; SIGTERM or Ctrl-C stops it"
         )
         await stop.wait()
     err.print(f"worker {me}: stopped")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -32,7 +32,7 @@ from .._internals import assembled
 from .._logging import get_logger
 from .._models import NOT_APPLICABLE, AssetRecord, ErrorInfo, InstitutionResult, Party, ResultStatus
 from .._time import utc_now
-from ..adapters import Adapter, InquiryAnswer, InquiryRequest
+from ..adapters import Adapter, InquiryRequest
 from ..rules import SlaPolicy
 from ._records import answered
 from ._resilience import CircuitBreaker, Gate, Trace, retrying_for
@@ -163,8 +163,12 @@ class Exchanges:
         assets: tuple[AssetRecord, ...] = (),
         error: ErrorInfo | None = None,
         ticket: str | None = None,
+        poll_after: float | None = None,
     ) -> InstitutionResult:
-        """The institution's result: what it answered, when, and against which deadline."""
+        """The institution's result: what it answered, when, and against which deadline.
+
+        A pending result says when to ask again: ``poll_after`` seconds from now as the
+        institution asked, else after the institution's poll interval."""
         route = exchange.route
         settings = route.settings
         started_at = exchange.started_at
@@ -183,6 +187,12 @@ class Exchanges:
             "started_at": started_at,
             "finished_at": finished_at,
             "ticket": ticket,
+            "poll_at": (
+                finished_at
+                + timedelta(seconds=settings.poll_interval if poll_after is None else poll_after)
+                if status is ResultStatus.PENDING
+                else None
+            ),
             "sla_due": due_at,
             "sla_met": finished_at <= due_at if due_at is not None and answered(status) else None,
         }
@@ -221,7 +231,9 @@ class Exchanges:
                 inquire = partial(adapter.inquire, client, request)
                 answer = await self.call(route, exchange, inquire, deadline)
             else:
-                answer = InquiryAnswer.pending(ticket)
+                # A ticket kept from earlier: its caller waited already, so ask at once.
+                poll = partial(adapter.poll, client, ticket, request)
+                answer = await self.call(route, exchange, poll, deadline)
             if answer.status is ResultStatus.PENDING:
                 async with asyncio.timeout_at(deadline):
                     while answer.status is ResultStatus.PENDING:
@@ -233,7 +245,9 @@ class Exchanges:
                             # The next poll would come too late: the ticket goes back now
                             # (refresh() picks it up), not after holding the party's place
                             # in the batch's window until the deadline.
-                            return self.result(exchange, ResultStatus.PENDING, ticket=ticket)
+                            return self.result(
+                                exchange, ResultStatus.PENDING, ticket=ticket, poll_after=wait
+                            )
                         await asyncio.sleep(wait)
                         answer = await self.call(
                             route,

@@ -29,7 +29,7 @@ class OperationStats:
     p95_hours: float | None
     breaches: int
     breach_rate: float | None  # breaches / answered; None when nothing was answered
-    open_overdue: int  # still unanswered and already past due
+    open_overdue: int  # unanswered past due: still waited for, or given up as overdue
     failed: int  # requests that failed without an answer (not counted as breaches)
     provisional: int  # deadlines computed without an announced holiday schedule
     turnarounds: tuple[float, ...]  # every answered turnaround, hours, ascending

@@ -88,7 +88,8 @@ def _stats(
         open_overdue=sum(
             1
             for c in clocks
-            if c.outcome is ClockOutcome.OPEN and c.due_at is not None and c.due_at < now
+            if c.outcome is ClockOutcome.OVERDUE
+            or (c.outcome is ClockOutcome.OPEN and c.due_at is not None and c.due_at < now)
         ),
         failed=sum(1 for c in clocks if c.outcome is ClockOutcome.FAILED),
         provisional=sum(1 for c in clocks if c.provisional),
@@ -128,7 +129,7 @@ def _breach_items(clocks: Iterable[Clock], now: datetime) -> list[BreachItem]:
     for c in clocks:
         if c.due_at is None:
             continue
-        late = c.outcome is ClockOutcome.BREACHED or (
+        late = c.outcome in (ClockOutcome.BREACHED, ClockOutcome.OVERDUE) or (
             c.outcome is ClockOutcome.OPEN and c.due_at < now
         )
         if not late:

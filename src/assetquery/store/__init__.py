@@ -14,13 +14,14 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from .._errors import ActionNotFound, ConcurrentUpdate
-from ._records import AuditEvent, Clock, ClockOutcome, NewClock
+from .._errors import ActionNotFound, ConcurrentUpdate, JobNotFound
+from ._records import AuditEvent, Clock, ClockClose, ClockOutcome, NewClock
 
 if TYPE_CHECKING:
     from ._audit import Audit, AuditEntry, ChainCheck
     from ._clocks import Clocks
     from ._engine import DEFAULT_STORE, normalize_url
+    from ._lookups import Job, JobProgress, Jobs, LookupOutcome, Reports, StoredLookup
     from ._store import NewAction, Store
 
 __all__ = [
@@ -31,12 +32,20 @@ __all__ = [
     "AuditEvent",
     "ChainCheck",
     "Clock",
+    "ClockClose",
     "ClockOutcome",
     "Clocks",
     "ConcurrentUpdate",
+    "Job",
+    "JobNotFound",
+    "JobProgress",
+    "Jobs",
+    "LookupOutcome",
     "NewAction",
     "NewClock",
+    "Reports",
     "Store",
+    "StoredLookup",
     "normalize_url",
 ]
 
@@ -48,6 +57,12 @@ _LAZY = {
     "Clocks": "._clocks",
     "DEFAULT_STORE": "._engine",
     "normalize_url": "._engine",
+    "Job": "._lookups",
+    "JobProgress": "._lookups",
+    "Jobs": "._lookups",
+    "LookupOutcome": "._lookups",
+    "Reports": "._lookups",
+    "StoredLookup": "._lookups",
     "NewAction": "._store",
     "Store": "._store",
 }

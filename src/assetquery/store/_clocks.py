@@ -23,6 +23,7 @@ __all__ = [
     "NewClock",
     "clock_rows",
     "clock_values",
+    "close_clock",
     "outcome_of",
 ]
 
@@ -74,6 +75,46 @@ def outcome_of(due_at: datetime | None, answered_at: datetime) -> ClockOutcome:
     return (
         ClockOutcome.BREACHED if due_at is not None and answered_at > due_at else (ClockOutcome.MET)
     )
+
+
+def close_clock(
+    session: Session,
+    *,
+    subject: str,
+    reference: str,
+    institution: str,
+    operation: str,
+    answered_at: datetime | None,
+    failed: bool = False,
+) -> Clock | None:
+    """``Clocks.close`` inside the caller's transaction."""
+    row = session.scalars(
+        select(ClockRow).where(
+            ClockRow.subject == subject,
+            ClockRow.reference == reference,
+            ClockRow.institution == institution,
+            ClockRow.operation == operation,
+            ClockRow.outcome == ClockOutcome.OPEN.value,
+        )
+    ).first()
+    if row is None:
+        return None
+    if failed:
+        outcome, answered_at = ClockOutcome.FAILED, None
+    elif answered_at is None:
+        outcome = ClockOutcome.OVERDUE
+    else:
+        outcome = outcome_of(row.due_at, answered_at)
+    # Conditional on still being open: a concurrent close wins once, never twice.
+    done = session.execute(
+        update(ClockRow)
+        .where(ClockRow.id == row.id, ClockRow.outcome == ClockOutcome.OPEN.value)
+        .values(answered_at=answered_at, outcome=outcome.value)
+    )
+    if done.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    session.refresh(row)
+    return _to_clock(row)
 
 
 def _to_clock(row: ClockRow) -> Clock:
@@ -142,33 +183,21 @@ class Clocks:
         reference: str,
         institution: str,
         operation: str,
-        answered_at: datetime,
+        answered_at: datetime | None,
         failed: bool = False,
     ) -> Clock | None:
-        """Stop an open clock: met or breached by ``answered_at``, or failed. None if none."""
+        """Stop an open clock: met or breached by ``answered_at``, failed, or (no
+        ``answered_at``, not failed) overdue. None if no clock was open."""
         with self._sessions() as session, session.begin():
-            row = session.scalars(
-                select(ClockRow).where(
-                    ClockRow.subject == subject,
-                    ClockRow.reference == reference,
-                    ClockRow.institution == institution,
-                    ClockRow.operation == operation,
-                    ClockRow.outcome == ClockOutcome.OPEN.value,
-                )
-            ).first()
-            if row is None:
-                return None
-            outcome = ClockOutcome.FAILED if failed else outcome_of(row.due_at, answered_at)
-            # Conditional on still being open: a concurrent close wins once, never twice.
-            done = session.execute(
-                update(ClockRow)
-                .where(ClockRow.id == row.id, ClockRow.outcome == ClockOutcome.OPEN.value)
-                .values(answered_at=None if failed else answered_at, outcome=outcome.value)
+            return close_clock(
+                session,
+                subject=subject,
+                reference=reference,
+                institution=institution,
+                operation=operation,
+                answered_at=answered_at,
+                failed=failed,
             )
-            if done.rowcount != 1:  # type: ignore[attr-defined]
-                return None
-            session.refresh(row)
-            return _to_clock(row)
 
     def find(
         self,

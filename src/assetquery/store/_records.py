@@ -14,7 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["AuditEvent", "Clock", "ClockOutcome", "NewClock"]
+__all__ = ["AuditEvent", "Clock", "ClockClose", "ClockOutcome", "NewClock"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +35,7 @@ class ClockOutcome(StrEnum):
     MET = "met"  # answered by the due time (or no due time was set)
     BREACHED = "breached"  # answered after the due time
     FAILED = "failed"  # the request failed without an answer; not a turnaround
+    OVERDUE = "overdue"  # no answer by the due time plus the grace; no longer waited for
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,3 +65,13 @@ class Clock(NewClock):
         if self.due_at is None or self.answered_at is None:
             return None
         return (self.answered_at - self.due_at).total_seconds()
+
+
+@dataclass(frozen=True, slots=True)
+class ClockClose:
+    """An inquiry's clock to stop: answered at ``answered_at``, failed, or (neither) overdue."""
+
+    reference: str
+    institution: str
+    answered_at: datetime | None
+    failed: bool = False

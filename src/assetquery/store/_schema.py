@@ -22,7 +22,16 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-__all__ = ["ActionRow", "AuditRow", "Base", "ClockRow", "TransitionRow", "UtcDateTime"]
+__all__ = [
+    "ActionRow",
+    "AuditRow",
+    "Base",
+    "ClockRow",
+    "JobRow",
+    "StoredLookupRow",
+    "TransitionRow",
+    "UtcDateTime",
+]
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -186,3 +195,49 @@ class AuditRow(Base):
     detail: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class JobRow(Base):
+    """A batch submitted to the worker: where it came from, how it is cut, how it ended."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    source: Mapped[str] = mapped_column(String(512))
+    submitted_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    submitted_by: Mapped[str | None] = mapped_column(String(128))
+    parties: Mapped[int] = mapped_column(Integer)
+    rejected: Mapped[int] = mapped_column(Integer)
+    chunk_size: Mapped[int] = mapped_column(Integer)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class StoredLookupRow(Base):
+    """One party's lookup kept in the store: asked for by a job, or handed over.
+
+    ``request`` is what to look up; ``report`` the latest report (JSON, exactly as
+    ``batch -o`` writes it) once there is one. While any institution's answer is pending,
+    ``poll_at`` says when to ask again; the worker collects it then.
+    """
+
+    __tablename__ = "stored_lookups"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[str | None] = mapped_column(ForeignKey("jobs.id"))
+    seq: Mapped[int | None] = mapped_column(Integer)
+    line: Mapped[int | None] = mapped_column(Integer)
+    case_number: Mapped[str] = mapped_column(String(64), index=True)
+    request: Mapped[str] = mapped_column(Text)
+    lookup_id: Mapped[str | None] = mapped_column(String(32), unique=True)
+    outcome: Mapped[str] = mapped_column(String(16))
+    report: Mapped[str | None] = mapped_column(Text)
+    pending: Mapped[int] = mapped_column(Integer, default=0)
+    poll_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    note: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    __table_args__ = (
+        Index("uq_stored_lookups_place", "job_id", "seq", unique=True),
+        Index("ix_stored_lookups_due", "outcome", "poll_at"),
+    )

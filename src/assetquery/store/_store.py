@@ -36,6 +36,7 @@ from .._money import Money
 from ._audit import Audit, AuditEvent, append_events
 from ._clocks import Clocks, NewClock, clock_values
 from ._engine import DEFAULT_STORE, create_store_engine, migrate
+from ._lookups import Jobs, Reports
 from ._schema import ActionRow, ClockRow, TransitionRow
 
 __all__ = ["NewAction", "Store"]
@@ -178,6 +179,10 @@ class Store:
         self.clocks = Clocks(self._sessions)
         #: the hash-chained audit trail
         self.audit = Audit(self._sessions)
+        #: batches handed to the worker, party by party
+        self.jobs = Jobs(self._sessions)
+        #: reports whose pending answers the worker collects
+        self.reports = Reports(self._sessions)
 
     @property
     def url(self) -> str:

@@ -24,6 +24,8 @@ from sqlalchemy.engine import make_url
 
 from .._errors import ConfigurationError
 from ..store._engine import normalize_url
+from ._context import WorkerContext, configure
+from ._queues import register_queues
 
 __all__ = ["APP_NAME", "engine_running", "executor_id", "system_database_url"]
 
@@ -60,12 +62,22 @@ def system_database_url(store_url: str) -> str:
 
 
 @asynccontextmanager
-async def engine_running(store_url: str, worker_id: str) -> AsyncIterator[None]:
-    """The engine launched for this worker, and shut down (in-flight steps finished or
-    left for recovery) on the way out."""
+async def engine_running(
+    context: WorkerContext, worker_id: str, *, concurrency: int = 2
+) -> AsyncIterator[None]:
+    """The engine launched for this worker, its queues registered, and shut down
+    (in-flight steps finished or left for recovery) on the way out.
+
+    ``concurrency``: units of the work queue this worker runs at once.
+    """
+    # The workflows' modules register them with the engine as they are imported, which
+    # must happen before it launches (and recovers this worker's unfinished ones).
+    from . import _answers, _follow, _jobs, _scan, _sweep  # noqa: F401
+
+    configure(context)
     config: DBOSConfig = {
         "name": APP_NAME,
-        "system_database_url": system_database_url(store_url),
+        "system_database_url": system_database_url(context.store_url),
         "executor_id": worker_id,
         # Nothing may reach an outside address: no conductor key, no telemetry export; the
         # launch banner's hosted-console address stays below WARNING.
@@ -75,6 +87,7 @@ async def engine_running(store_url: str, worker_id: str) -> AsyncIterator[None]:
     DBOS(config=config)
     DBOS.launch()
     try:
+        await register_queues(slots=context.worker.slots, concurrency=concurrency)
         yield
     finally:
         DBOS.destroy(workflow_completion_timeout_sec=5)

@@ -7,44 +7,47 @@ waiting in line) gets one durable workflow of its own, named after the action
 interval, and asks again, until the action is in force, refused or closed. The name makes
 starting it idempotent: the scan that starts follow-ups every minute, on any worker, never
 starts a second one for the same action, and a follow-up interrupted by a crash resumes
-where it slept.
+where it slept. Each question goes through the work queue, so it takes one of the
+court's slots and its share of the institution's caps while it is asked, and none while
+the follow-up sleeps.
 """
 
 from __future__ import annotations
 
+import asyncio
+
 from dbos import DBOS, SetWorkflowID
 
 from .._logging import get_logger
-from .._time import utc_now
 from ..ledger import PENDING_STATES, ActionLedger, ActionState
-from ..store import Store
-from ._sweep import SweepContext, dispatcher_for
+from ._context import current, dispatcher_for, store_for
+from ._queues import WORK, queue
 
-__all__ = ["SCAN", "follow_action", "follow_up_now", "start_follow_ups"]
+__all__ = ["ask_action", "follow_action", "start_follow_ups"]
 
 log = get_logger("assetquery.worker")
 
-#: the schedule that looks for actions nobody follows yet
-SCAN = "assetquery.follow-up-scan"
-
 
 @DBOS.step(name="assetquery.follow.ask")
-async def ask_once(action_id: int, context: SweepContext) -> str:
+async def ask_once(action_id: int) -> str:
     """Ask the institution where the action stands; its state as recorded after."""
-    store = Store(context.store_url)
-    try:
-        async with dispatcher_for(context.config) as dispatcher:
-            action = await ActionLedger(store, dispatcher).follow(action_id)
-    finally:
-        store.close()
+    context = current()
+    async with dispatcher_for(context) as dispatcher:
+        action = await ActionLedger(store_for(context.store_url), dispatcher).follow(action_id)
     return action.state.value
 
 
+@DBOS.workflow(name="assetquery.follow.ask")
+async def ask_action(action_id: int) -> str:
+    return await ask_once(action_id)
+
+
 @DBOS.workflow(name="assetquery.follow")
-async def follow_action(action_id: int, context: SweepContext, every_seconds: float) -> str:
+async def follow_action(action_id: int, every_seconds: float) -> str:
     """Follow one action until it leaves the pending states; its final state."""
     while True:
-        state = ActionState(await ask_once(action_id, context))
+        handle = await (await queue(WORK)).enqueue_async(ask_action, action_id)
+        state = ActionState(await handle.get_result())
         if state not in PENDING_STATES:
             log.info("action settled", action_id=action_id, state=state.value)
             return state.value
@@ -52,23 +55,15 @@ async def follow_action(action_id: int, context: SweepContext, every_seconds: fl
 
 
 @DBOS.step(name="assetquery.follow.pending")
-async def pending_actions(context: SweepContext) -> list[int]:
-    store = Store(context.store_url)
-    try:
-        return [action.id for action in store.find(states=PENDING_STATES)]
-    finally:
-        store.close()
+async def pending_actions() -> list[int]:
+    store = store_for(current().store_url)
+    found = await asyncio.to_thread(store.find, states=PENDING_STATES)
+    return [action.id for action in found]
 
 
-@DBOS.workflow(name="assetquery.follow-up-scan")
-async def start_follow_ups(scheduled_at: object, context: tuple[SweepContext, float]) -> None:
+async def start_follow_ups() -> None:
     """Start a follow-up for every pending action (one per action, by its name)."""
-    sweep, every_seconds = context
-    for action_id in await pending_actions(sweep):
+    every = current().follow_every
+    for action_id in await pending_actions():
         with SetWorkflowID(f"assetquery.action.{action_id}"):
-            await DBOS.start_workflow_async(follow_action, action_id, sweep, every_seconds)
-
-
-async def follow_up_now(context: SweepContext, every_seconds: float) -> None:
-    """Run the scan at once, as a worker starts: no action waits a minute to be followed."""
-    await DBOS.start_workflow_async(start_follow_ups, utc_now(), (context, every_seconds))
+            await DBOS.start_workflow_async(follow_action, action_id, every)

@@ -14,27 +14,24 @@ institutions by each action's idempotency key and sends only what they never rec
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from dbos import DBOS
 
-from .._config import load_settings
 from .._errors import ConfigurationError
 from .._logging import get_logger
-from .._lookup._dispatcher import Dispatcher
 from .._time import utc_now
 from ..ledger import OPEN_STATES, ActionLedger
-from ..store import Store
+from ._context import current, dispatcher_for, store_for
+from ._queues import WORK, queue
 
 __all__ = [
     "SWEEP",
-    "SweepContext",
     "SweepReport",
     "daily_sweep",
-    "dispatcher_for",
     "schedule_sweep",
     "sweep_cron",
     "sweep_now",
@@ -49,16 +46,6 @@ _CLOCK = re.compile(r"([01]?[0-9]|2[0-3]):([0-5][0-9])")
 
 
 @dataclass(frozen=True, slots=True)
-class SweepContext:
-    """What a sweep needs to open the ledger and reach institutions, as the CLI gets it."""
-
-    store_url: str
-    config: str | None = None
-    #: how far ahead the radar looks, in days (as ``actions due --within``)
-    within_days: int = 30
-
-
-@dataclass(frozen=True, slots=True)
 class SweepReport:
     """What a sweep found: open actions asked about, how many changed, how many could not
     be asked (their institution unreachable), and renewals due in the window."""
@@ -69,21 +56,14 @@ class SweepReport:
     renewals_due: int
 
 
-def dispatcher_for(config: str | None) -> Dispatcher:
-    """The dispatcher the CLI would make: the institutions file, else the sandbox."""
-    return Dispatcher(load_settings(Path(config))) if config else Dispatcher.sandbox()
-
-
 @DBOS.step(name="assetquery.sweep.sync")
-async def sync_open_actions(context: SweepContext) -> tuple[int, int, int]:
+async def sync_open_actions() -> tuple[int, int, int]:
     """Every open action asked about once; how many, how many changed, how many unreached."""
-    store = Store(context.store_url)
-    try:
-        asked = len(store.find(states=OPEN_STATES))
-        async with dispatcher_for(context.config) as dispatcher:
-            changes = await ActionLedger(store, dispatcher).sync()
-    finally:
-        store.close()
+    context = current()
+    store = store_for(context.store_url)
+    asked = len(await asyncio.to_thread(store.find, states=OPEN_STATES))
+    async with dispatcher_for(context) as dispatcher:
+        changes = await ActionLedger(store, dispatcher).sync()
     unreachable = sum(1 for c in changes if c.note.startswith("could not ask"))
     for change in changes:
         log.info(
@@ -97,15 +77,12 @@ async def sync_open_actions(context: SweepContext) -> tuple[int, int, int]:
 
 
 @DBOS.step(name="assetquery.sweep.radar")
-async def renewal_radar(context: SweepContext) -> int:
+async def renewal_radar() -> int:
     """Log a warning for every control whose renewal must be asked for soon."""
-    store = Store(context.store_url)
-    try:
-        # The radar reads the store only: the dispatcher is never opened.
-        ledger = ActionLedger(store, dispatcher_for(context.config))
-        due = await ledger.due(timedelta(days=context.within_days))
-    finally:
-        store.close()
+    context = current()
+    # The radar reads the store only: the dispatcher is never opened.
+    ledger = ActionLedger(store_for(context.store_url), dispatcher_for(context))
+    due = await ledger.due(timedelta(days=context.within_days))
     for control in due:
         log.warning(
             "renewal due",
@@ -121,20 +98,27 @@ async def renewal_radar(context: SweepContext) -> int:
 
 
 @DBOS.workflow(name="assetquery.sweep")
-async def daily_sweep(scheduled_at: datetime, context: SweepContext) -> None:
+async def daily_sweep(scheduled_at: datetime, context: object) -> None:
     """The scheduled sweep: follow every open action up, then read the renewal radar."""
-    await _sweep(scheduled_at, context)
+    await _sweep(scheduled_at)
 
 
 @DBOS.workflow(name="assetquery.sweep.now")
-async def sweep_on_demand(started_at: datetime, context: SweepContext) -> SweepReport:
+async def sweep_on_demand(started_at: datetime) -> SweepReport:
     """The same sweep, asked for now (``worker --once``), with its figures."""
-    return await _sweep(started_at, context)
+    return await _sweep(started_at)
 
 
-async def _sweep(scheduled_at: datetime, context: SweepContext) -> SweepReport:
-    asked, changed, unreachable = await sync_open_actions(context)
-    due = await renewal_radar(context)
+@DBOS.workflow(name="assetquery.sweep.sync")
+async def sync_on_queue() -> tuple[int, int, int]:
+    return await sync_open_actions()
+
+
+async def _sweep(scheduled_at: datetime) -> SweepReport:
+    # The sync asks institutions: it takes a slot on the work queue like every such unit.
+    handle = await (await queue(WORK)).enqueue_async(sync_on_queue)
+    asked, changed, unreachable = await handle.get_result()
+    due = await renewal_radar()
     log.info(
         "sweep done",
         scheduled_at=scheduled_at.isoformat(),
@@ -146,10 +130,10 @@ async def _sweep(scheduled_at: datetime, context: SweepContext) -> SweepReport:
     return SweepReport(asked, changed, unreachable, due)
 
 
-async def sweep_now(context: SweepContext) -> SweepReport:
+async def sweep_now() -> SweepReport:
     """Run a sweep at once (``worker --once``), durably like a scheduled one."""
     # The time is an argument: a workflow replayed after a crash must see the same one.
-    handle = await DBOS.start_workflow_async(sweep_on_demand, utc_now(), context)
+    handle = await DBOS.start_workflow_async(sweep_on_demand, utc_now())
     return await handle.get_result()
 
 
@@ -161,14 +145,14 @@ def sweep_cron(at: str) -> str:
     return f"0 {int(match.group(2))} {int(match.group(1))} * * *"
 
 
-def schedule_sweep(context: SweepContext, cron: str, follow_every: float) -> None:
-    """Run the sweep on ``cron`` (Shanghai time) and the follow-up scan every minute,
-    replacing earlier schedules of the same names.
+def schedule_sweep(cron: str) -> None:
+    """Run the sweep on ``cron`` (Shanghai time) and the scans (every ten seconds, every
+    minute), replacing earlier schedules of the same names.
 
     Schedules live in the engine's database, so each fires once for the whole court
     however many workers share it.
     """
-    from ._follow import SCAN, start_follow_ups  # the follow-ups build on the sweep's context
+    from ._scan import FOLLOW_SCAN, SCAN, follow_scan, scan  # they build on this module
 
     DBOS.apply_schedules(
         [
@@ -176,14 +160,20 @@ def schedule_sweep(context: SweepContext, cron: str, follow_every: float) -> Non
                 "schedule_name": SWEEP,
                 "workflow_fn": daily_sweep,
                 "schedule": cron,
-                "context": context,
+                "context": None,
                 "cron_timezone": "Asia/Shanghai",
             },
             {
                 "schedule_name": SCAN,
-                "workflow_fn": start_follow_ups,
+                "workflow_fn": scan,
+                "schedule": "*/10 * * * * *",
+                "context": None,
+            },
+            {
+                "schedule_name": FOLLOW_SCAN,
+                "workflow_fn": follow_scan,
                 "schedule": "0 * * * * *",
-                "context": (context, follow_every),
+                "context": None,
             },
         ]
     )
