@@ -15,7 +15,7 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP     := $(VENV)/.dev-installed
 
-.PHONY: demo test test-latest lint typecheck docs pytest bench clean
+.PHONY: demo test test-latest lint typecheck docs pytest durability bench clean
 
 $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is required (none found on PATH)"; exit 2; }
@@ -43,6 +43,10 @@ typecheck: $(DEV_STAMP)
 
 pytest: $(DEV_STAMP)
 	$(BIN)/pytest -q
+
+# Three workers on PostgreSQL killed at random for minutes (CI runs it after `make test`).
+durability: $(DEV_STAMP)
+	$(BIN)/pytest -q -m durability
 
 # The site from docs/ and the public modules' docstrings; a broken link, a page left out
 # of the nav or a docstring mkdocstrings cannot read fails the build (and so make test).

@@ -30,6 +30,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from ._errors import ConfigurationError
+from ._identifiers import parse_case_number
 from .rules._pack import SLA_OPERATIONS, SlaRule
 
 __all__ = [
@@ -38,6 +39,8 @@ __all__ = [
     "BreakerSettings",
     "InstitutionSettings",
     "LookupSettings",
+    "NotifySettings",
+    "RenewalSettings",
     "RetrySettings",
     "Settings",
     "WorkerSettings",
@@ -244,6 +247,57 @@ class WorkerSettings(_Section):
     )
 
 
+class RenewalSettings(_Section):
+    """Which controls the worker renews by itself before they lapse (off unless named).
+
+    A court may renew a control on its own motion; whether it does so without a clerk is
+    the court's choice, so nothing is renewed automatically unless ``auto`` is set or its
+    court or case is listed. Controls not covered get a renewal warning instead.
+    """
+
+    auto: bool = Field(default=False, description="renew every court's controls automatically")
+    courts: frozenset[str] = Field(
+        default=frozenset(), description="courts whose controls are renewed automatically"
+    )
+    cases: frozenset[str] = Field(
+        default=frozenset(), description="case numbers whose controls are renewed automatically"
+    )
+    operator: str | None = Field(
+        default=None,
+        description="who the automatic renewal is recorded as (default: who asked for the control)",
+    )
+
+    @field_validator("cases")
+    @classmethod
+    def _canonical_cases(cls, value: frozenset[str]) -> frozenset[str]:
+        # Any accepted spelling (half-width brackets, 執) names the same case.
+        return frozenset(str(parse_case_number(v, field="renewal.cases")) for v in value)
+
+
+class NotifySettings(_Section):
+    """Where warnings and overdue events are sent, besides the log (docs/worker.md)."""
+
+    webhook: str | None = Field(
+        default=None, description="http(s) URL each notice is POSTed to as JSON"
+    )
+    webhook_token_env: str | None = Field(
+        default=None,
+        pattern=r"^[A-Z_][A-Z0-9_]*$",
+        description="environment variable holding a bearer token for the webhook",
+    )
+    entry_point: str | None = Field(
+        default=None,
+        description="name of a callable in the assetquery.notifiers entry-point group",
+    )
+
+    @field_validator("webhook")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError(f"{value!r} is not an http:// or https:// URL")
+        return value
+
+
 class Settings(BaseSettings):
     """Everything a dispatcher needs. Build with ``load_settings``."""
 
@@ -267,6 +321,8 @@ class Settings(BaseSettings):
     lookup: LookupSettings = LookupSettings()
     access: AccessSettings = AccessSettings()
     worker: WorkerSettings = WorkerSettings()
+    renewal: RenewalSettings = RenewalSettings()
+    notify: NotifySettings = NotifySettings()
     institutions: tuple[InstitutionSettings, ...] = ()
 
     @classmethod

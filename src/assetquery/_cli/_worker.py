@@ -78,8 +78,10 @@ def worker(
             report = asyncio.run(_sweep_once(me, context))
             out.print(
                 f"Swept {report.synced} open action(s): {report.changed} changed, "
-                f"{report.unreachable} institution(s) not reached; "
-                f"{report.renewals_due} renewal(s) due within {within}."
+                f"{report.unreachable} institution(s) not reached, {report.lapsed} lapsed; "
+                f"{report.renewals_due} renewal(s) due within {within} "
+                f"({report.renewed} renewed automatically); "
+                f"{report.overdue_institutions} institution(s) overdue."
             )
             return
         asyncio.run(_serve(me, context, sweep_at, sweep_cron(sweep_at), concurrency))

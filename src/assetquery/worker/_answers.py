@@ -22,7 +22,8 @@ from .._lookup._late import collected, give_up_overdue, still_waiting, waits_on
 from .._models import LookupReport
 from .._time import utc_now
 from ..store import AuditEvent, ClockClose
-from ._context import current, dispatcher_for, store_for
+from ._context import current, dispatcher_for, step, store_for
+from ._notify import Notice, notify
 from ._queues import WORK, queue
 
 __all__ = ["LEASE", "collect_answers", "poll_answers", "start_due_answers"]
@@ -37,7 +38,7 @@ RETRY_AFTER = timedelta(minutes=5)
 CLAIM_LIMIT = 20_000
 
 
-@DBOS.step(name="assetquery.answers.claim")
+@step("assetquery.answers.claim")
 async def claim_due(batch: int) -> list[list[int]]:
     """Take the reports due a poll now, in batches of ``batch``."""
     store = store_for(current().store_url)
@@ -58,13 +59,17 @@ async def start_due_answers(tag: str) -> int:
 
 @DBOS.workflow(name="assetquery.answers")
 async def poll_answers(row_ids: list[int]) -> int:
-    return await collect_answers(row_ids)
+    collected_now, given_up = await collect_answers(row_ids)
+    if given_up:
+        # Sent once the answers are checkpointed: a crash may repeat a notice, never lose it.
+        await notify(given_up)
+    return collected_now
 
 
-@DBOS.step(name="assetquery.answers.collect")
-async def collect_answers(row_ids: list[int]) -> int:
-    """Ask for the pending answers of these stored reports; how many came in or were
-    given up."""
+@step("assetquery.answers.collect")
+async def collect_answers(row_ids: list[int]) -> tuple[int, list[Notice]]:
+    """Ask for the pending answers of these stored reports: how many came in or were
+    given up, and a notice per institution given up on."""
     context = current()
     store = store_for(context.store_url)
     rows = await asyncio.to_thread(store.reports.load, row_ids)
@@ -87,7 +92,29 @@ async def collect_answers(row_ids: list[int]) -> int:
     await asyncio.to_thread(store.reports.save, updates, closes, events, at=utc_now())
     if closes:
         log.info("late answers collected", reports=len(updates), answers=len(closes))
-    return len(closes)
+    return len(closes), _given_up(closes, updates)
+
+
+def _given_up(closes: list[ClockClose], updates: list[tuple[int, LookupReport]]) -> list[Notice]:
+    """One notice per institution whose answers were given up as overdue."""
+    cases = {report.lookup_id: report.case.number for _, report in updates}
+    by_institution: dict[str, list[ClockClose]] = {}
+    for close in closes:
+        if close.answered_at is None and not close.failed:
+            by_institution.setdefault(close.institution, []).append(close)
+    return [
+        Notice(
+            event="answer_overdue",
+            key="answer_overdue:" + ",".join(sorted(c.reference for c in given)),
+            message="answers given up: no answer by the deadline plus the grace",
+            institution=institution,
+            detail={
+                "answers": len(given),
+                "cases": sorted({cases[c.reference] for c in given}),
+            },
+        )
+        for institution, given in sorted(by_institution.items())
+    ]
 
 
 async def _refreshed(

@@ -8,11 +8,16 @@ opened once per process and shared by every step.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from dbos import DBOS
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from .._config import Settings, WorkerSettings, load_settings
 from .._lookup._dispatcher import Dispatcher
@@ -22,7 +27,17 @@ from ._caps import share_caps
 if TYPE_CHECKING:
     from starlette.applications import Starlette
 
-__all__ = ["WorkerContext", "configure", "current", "dispatcher_for", "store_for"]
+__all__ = [
+    "WorkerContext",
+    "configure",
+    "current",
+    "database_unavailable",
+    "dispatcher_for",
+    "step",
+    "store_for",
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,3 +109,25 @@ def dispatcher_for(context: WorkerContext, *, shared: bool = True) -> Dispatcher
     if shared:
         settings = share_caps(settings, settings.worker.slots)
     return Dispatcher(settings)
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """The store could not be reached (down, restarting, its pool exhausted): worth the
+    step running again, from the start, once it is back."""
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, OperationalError | PoolTimeout)
+
+
+def step(name: str) -> Callable[[F], F]:
+    """A durable step that waits out a passing database outage: run again on
+    ``database_unavailable`` after 1, 2, 4, … seconds, about two minutes in all. Anything
+    else fails the step at once. Every step here is safe to run again."""
+    return DBOS.step(  # type: ignore[return-value]
+        name=name,
+        retries_allowed=True,
+        max_attempts=8,
+        interval_seconds=1.0,
+        backoff_rate=2.0,
+        should_retry=database_unavailable,
+    )

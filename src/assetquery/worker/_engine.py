@@ -72,7 +72,7 @@ async def engine_running(
     """
     # The workflows' modules register them with the engine as they are imported, which
     # must happen before it launches (and recovers this worker's unfinished ones).
-    from . import _answers, _follow, _jobs, _scan, _sweep  # noqa: F401
+    from . import _answers, _follow, _jobs, _notify, _scan, _sweep  # noqa: F401
 
     configure(context)
     config: DBOSConfig = {

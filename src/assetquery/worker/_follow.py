@@ -20,7 +20,7 @@ from dbos import DBOS, SetWorkflowID
 
 from .._logging import get_logger
 from ..ledger import PENDING_STATES, ActionLedger, ActionState
-from ._context import current, dispatcher_for, store_for
+from ._context import current, dispatcher_for, step, store_for
 from ._queues import WORK, queue
 
 __all__ = ["ask_action", "follow_action", "start_follow_ups"]
@@ -28,7 +28,7 @@ __all__ = ["ask_action", "follow_action", "start_follow_ups"]
 log = get_logger("assetquery.worker")
 
 
-@DBOS.step(name="assetquery.follow.ask")
+@step("assetquery.follow.ask")
 async def ask_once(action_id: int) -> str:
     """Ask the institution where the action stands; its state as recorded after."""
     context = current()
@@ -54,7 +54,7 @@ async def follow_action(action_id: int, every_seconds: float) -> str:
         await DBOS.sleep_async(every_seconds)
 
 
-@DBOS.step(name="assetquery.follow.pending")
+@step("assetquery.follow.pending")
 async def pending_actions() -> list[int]:
     store = store_for(current().store_url)
     found = await asyncio.to_thread(store.find, states=PENDING_STATES)

@@ -26,7 +26,7 @@ from .._lookup._records import inquiry_clocks, inquiry_events, refusal_event
 from .._models import LookupReport
 from .._time import utc_now
 from ..store import AuditEvent, NewClock, StoredLookup
-from ._context import current, dispatcher_for, store_for
+from ._context import current, dispatcher_for, step, store_for
 from ._engine import APP_NAME, system_database_url
 from ._queues import JOBS, WORK, queue
 
@@ -45,13 +45,13 @@ def job_workflow_id(job_id: str) -> str:
     return f"assetquery.job.{job_id}"
 
 
-@DBOS.step(name="assetquery.job.chunks")
+@step("assetquery.job.chunks")
 async def count_chunks(job_id: str) -> int:
     store = store_for(current().store_url)
     return (await asyncio.to_thread(store.jobs.get, job_id)).chunks
 
 
-@DBOS.step(name="assetquery.job.finish")
+@step("assetquery.job.finish")
 async def finish_job(job_id: str) -> str:
     store = store_for(current().store_url)
     await asyncio.to_thread(store.jobs.finish, job_id, at=utc_now())
@@ -77,7 +77,7 @@ async def run_chunk(job_id: str, chunk: int) -> int:
     return await lookup_chunk(job_id, chunk)
 
 
-@DBOS.step(name="assetquery.job.chunk.lookup")
+@step("assetquery.job.chunk.lookup")
 async def lookup_chunk(job_id: str, chunk: int) -> int:
     """Look up the chunk's parties still without a report; how many were written."""
     context = current()
@@ -117,7 +117,7 @@ async def lookup_chunk(job_id: str, chunk: int) -> int:
     return written
 
 
-@DBOS.step(name="assetquery.jobs.unfinished")
+@step("assetquery.jobs.unfinished")
 async def unfinished_jobs() -> list[str]:
     store = store_for(current().store_url)
     return [job.id for job in await asyncio.to_thread(store.jobs.find, unfinished=True)]
