@@ -133,6 +133,7 @@ PINNED: dict[str, set[str]] = {
         "ControlView",
         "Dataset",
         "FundAccount",
+        "InstitutionLoad",
         "InstitutionProfile",
         "Mortgage",
         "RealEstateUnit",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 
 from assetquery.sandbox import SandboxProcess, dataset
@@ -49,10 +51,12 @@ def slow_config(sandbox: SandboxProcess) -> str:
 
 
 @contextmanager
-def worker(store: str, config: str, *options: str) -> Iterator[subprocess.Popen[str]]:
+def worker(
+    store: str, config: str, *options: str, name: str = "court-a"
+) -> Iterator[subprocess.Popen[str]]:
     process = subprocess.Popen(
         [sys.executable, "-m", "assetquery", "worker", "--store", store, "--config", config,
-         "--worker-id", "court-a", *options],
+         "--worker-id", name, *options],
         stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
@@ -206,3 +210,35 @@ def test_reports_refresh_brings_a_batch_output_up_to_date(tmp_path: Path) -> Non
         assert all(c.outcome is not ClockOutcome.OPEN for c in ledger.clocks.find())
     finally:
         ledger.close()
+
+
+@pytest.mark.loopback
+def test_two_workers_together_hold_each_institutions_concurrency(tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'ledger.db'}"
+    source = party_file(tmp_path / "parties.csv", 80)
+    with SandboxProcess(tmp_path, "--latency", "0.05") as sandbox:
+        # Every institution allows 2 requests in flight; the court has 2 slots of work.
+        text = re.sub(r"concurrency = \d+", "concurrency = 2", sandbox.config.read_text("utf-8"))
+        sandbox.config.write_text(text + "\n[worker]\nslots = 2\n", encoding="utf-8")
+        config = str(sandbox.config)
+        base = re.search(r'base_url = "(http://127\.0\.0\.1:\d+)/', text)
+        assert base is not None
+        job_id = submit(source, store, config, "--chunk-size", "5")
+        ledger = Store(store)
+        try:
+            # Each worker may take 2 units: unshared, 2 workers x 2 units x 2 requests.
+            with (
+                worker(store, config, "--concurrency", "2") as first,
+                worker(store, config, "--concurrency", "2", name="court-b") as second,
+            ):  # fmt: skip
+                wait_until_settled(ledger, job_id, first)
+                assert second.poll() is None
+        finally:
+            ledger.close()
+        peaks = {
+            bank: httpx.get(f"{base.group(1)}/sandbox-admin/{bank}/load").json()
+            for bank in ("registry", "fund", "bank-east", "bank-west")
+        }
+    assert all(load["requests"] >= 80 for load in peaks.values()), peaks
+    # The cap is used to the full, and never passed, by the two workers together.
+    assert {load["peak"] for load in peaks.values()} == {2}, peaks

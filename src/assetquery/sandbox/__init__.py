@@ -32,6 +32,7 @@ from ._data import (
 )
 from ._generate import dataset
 from ._institutions import institutions, institutions_toml
+from ._load import InstitutionLoad
 from ._process import SandboxProcess
 from ._server import serve
 from ._simulation import SimulatedLoop, run_simulated
@@ -44,6 +45,7 @@ __all__ = [
     "ControlView",
     "Dataset",
     "FundAccount",
+    "InstitutionLoad",
     "InstitutionProfile",
     "Mortgage",
     "RealEstateUnit",

@@ -10,6 +10,8 @@ check applies):
 ``POST /sandbox-admin/{institution}/assets/{asset}/release``   lift a control (``{"control_id"}``
                                                             optional: else the earliest in force)
 ``POST /sandbox-admin/{institution}/assets/{asset}/dispose``   dispose of the asset
+``GET  /sandbox-admin/{institution}/load``                  requests so far, in flight now, and
+                                                            the most in flight at once
 =========================================================  =====================================
 
 Answers are JSON objects with the fields of ``ControlView`` (dates ``YYYY-MM-DD``,
@@ -32,6 +34,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from ._controls import ControlBook, ControlView
+from ._load import InstitutionLoad
 
 __all__ = ["ADMIN_PREFIX", "SandboxAdmin", "sandbox_admin"]
 
@@ -46,8 +49,11 @@ class SandboxAdmin:
     raise ``LookupError`` (a ``KeyError`` for the institution).
     """
 
-    def __init__(self, books: Mapping[str, ControlBook]) -> None:
+    def __init__(
+        self, books: Mapping[str, ControlBook], loads: Mapping[str, InstitutionLoad] | None = None
+    ) -> None:
         self._books = dict(books)
+        self._loads = dict(loads or {})
 
     @property
     def institutions(self) -> tuple[str, ...]:
@@ -84,6 +90,12 @@ class SandboxAdmin:
         """
         return self._book(institution_id).dispose(asset)
 
+    def load(self, institution_id: str) -> InstitutionLoad:
+        """How hard the institution has been pushed: requests so far (inquiries, polls,
+        control actions), in flight now, and the most ever in flight at once."""
+        self._book(institution_id)  # an unknown id is named as for the other methods
+        return self._loads.setdefault(institution_id, InstitutionLoad())
+
     def _book(self, institution_id: str) -> ControlBook:
         try:
             return self._books[institution_id]
@@ -102,7 +114,12 @@ class SandboxAdmin:
             Route("/{institution}/assets/{asset}/controls", self._http_controls, methods=["GET"]),
             Route("/{institution}/assets/{asset}/release", self._http_release, methods=["POST"]),
             Route("/{institution}/assets/{asset}/dispose", self._http_dispose, methods=["POST"]),
+            Route("/{institution}/load", self._http_load, methods=["GET"]),
         ]
+
+    async def _http_load(self, request: Request) -> Response:
+        institution = str(request.path_params["institution"])
+        return _answer(lambda: dataclasses.asdict(self.load(institution)))
 
     async def _http_actions(self, request: Request) -> Response:
         institution = str(request.path_params["institution"])

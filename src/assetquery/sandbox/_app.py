@@ -21,6 +21,7 @@ from ._faults import Delay, FaultPlan
 from ._fund import FundCentre
 from ._generate import dataset
 from ._institutions import INSTITUTIONS
+from ._load import InstitutionLoad, LoadMeter
 from ._registry import Registry
 
 __all__ = ["create_app"]
@@ -80,13 +81,15 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
             control_feedback_delay=delay("bank-west"),
         ),
     }
-    admin = SandboxAdmin({i.id: services[i.id].book for i in INSTITUTIONS})
+    loads = {i.id: InstitutionLoad() for i in INSTITUTIONS}
+    admin = SandboxAdmin({i.id: services[i.id].book for i in INSTITUTIONS}, loads)
     routes: list[BaseRoute] = [Route(_HEALTH, _health, methods=["GET"])]
     routes += [Mount(i.prefix, routes=services[i.id].routes()) for i in INSTITUTIONS]
     routes.append(Mount(ADMIN_PREFIX, routes=admin.routes()))
-    middleware = (
-        [Middleware(_RequireToken, token=config.require_token)] if config.require_token else []
-    )
+    prefixes = [(i.id, i.prefix) for i in INSTITUTIONS]
+    middleware = [Middleware(LoadMeter, prefixes=prefixes, loads=loads)]
+    if config.require_token:
+        middleware.append(Middleware(_RequireToken, token=config.require_token))
     app = Starlette(routes=routes, middleware=middleware)
     app.state.sandbox_config = config
     app.state.admin = admin
