@@ -28,7 +28,7 @@ from assetquery.ledger import ActionKind, ActionState
 from assetquery.store import AuditEvent, NewAction, Store
 
 from .harness import Log, Measurement, ScenarioResult, Side, Stopwatch, interleave
-from .workload import OPERATOR, lookup_requests
+from .workload import OPERATOR, lookup_requests, postgres_database
 
 ID = "f"
 TITLE = "store"
@@ -176,20 +176,9 @@ def sqlite_store() -> Iterator[Store]:
 @contextmanager
 def postgres_store(server_url: str) -> Iterator[Store]:
     """A store in a database of its own on the server, dropped afterwards."""
-    import psycopg
-    from sqlalchemy.engine import make_url
-
-    server = make_url(server_url)
-    name = f"aq_bench_{uuid.uuid4().hex[:12]}"
-    admin_url = server.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        store = Store(server.set(database=name).render_as_string(hide_password=False))
+    with postgres_database(server_url) as url:
+        store = Store(url)
         try:
             yield store
         finally:
             store.close()
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

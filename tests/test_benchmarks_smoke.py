@@ -51,6 +51,7 @@ def run_benchmarks(tmp_path: Path, *arguments: str) -> tuple[str, dict[str, Any]
         pytest.param("d", marks=LOOPBACK),
         "e",
         "f",
+        pytest.param("h", marks=LOOPBACK),
     ],
 )
 def test_each_scenario_runs_and_reports(tmp_path: Path, scenario: str) -> None:

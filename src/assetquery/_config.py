@@ -238,7 +238,7 @@ class WorkerSettings(_Section):
         "each unit gets 1/slots of every institution's concurrency and rate limit",
     )
     chunk_size: int = Field(
-        default=200, ge=1, le=10_000, description="parties per durable unit of a job"
+        default=100, ge=1, le=10_000, description="parties per durable unit of a job"
     )
     answer_grace: float = Field(
         default=86_400.0,

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from assetquery import Case, InstitutionResult, LookupRequest, Party, ResultStatus
+from assetquery import Case, InstitutionResult, InvalidInput, LookupRequest, Party, ResultStatus
 from assetquery.store import (
     AuditEvent,
     ClockClose,
@@ -62,7 +62,7 @@ def clock(reference: str, case: Case) -> NewClock:
 
 def test_a_job_is_stored_whole_and_cut_into_chunks(store: Store, person: Party, case: Case) -> None:
     job = store.jobs.create(
-        "job-1", source="parties.csv", requests=requests(person, case, 5), rejected=1,
+        "job-1", source="parties.csv", requests=requests(person, case, 5), rejected=lambda: 1,
         chunk_size=2, submitted_by="李承办", at=T0,
     )  # fmt: skip
     assert job.chunks == 3 and job.state == "running"
@@ -74,11 +74,18 @@ def test_a_job_is_stored_whole_and_cut_into_chunks(store: Store, person: Party, 
     assert [j.id for j in store.jobs.find(unfinished=True)] == ["job-1"]
 
 
+def test_a_job_without_a_party_leaves_nothing_behind(store: Store) -> None:
+    with pytest.raises(InvalidInput, match="no party"):
+        store.jobs.create("job-0", source="p.csv", requests=iter(()), chunk_size=10,
+                          submitted_by=None, at=T0)  # fmt: skip
+    assert store.jobs.find() == []
+
+
 def test_each_partys_report_is_written_once_with_its_clocks(
     store: Store, person: Party, case: Case
 ) -> None:
     store.jobs.create(
-        "job-1", source="p.csv", requests=requests(person, case, 2), rejected=0,
+        "job-1", source="p.csv", requests=requests(person, case, 2),
         chunk_size=10, submitted_by=None, at=T0,
     )  # fmt: skip
     rows = store.jobs.waiting("job-1", 0)
@@ -103,7 +110,7 @@ def test_a_cancelled_job_says_so_and_refused_parties_keep_their_reason(
     store: Store, person: Party, case: Case
 ) -> None:
     store.jobs.create(
-        "job-1", source="p.csv", requests=requests(person, case, 2), rejected=0,
+        "job-1", source="p.csv", requests=requests(person, case, 2),
         chunk_size=10, submitted_by=None, at=T0,
     )  # fmt: skip
     row = store.jobs.waiting("job-1", 0)[0]

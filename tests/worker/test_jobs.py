@@ -84,8 +84,10 @@ def submit(source: Path, store: str, config: str, *options: str) -> str:
 
 
 @pytest.mark.loopback
-def test_a_job_runs_on_the_worker_and_its_late_answers_are_collected(tmp_path: Path) -> None:
-    store = f"sqlite:///{tmp_path / 'ledger.db'}"
+def test_a_job_runs_on_the_worker_and_its_late_answers_are_collected(
+    tmp_path: Path, store_url: str
+) -> None:
+    store = store_url  # the ledger, and the engine beside it (SQLite) or inside it (PostgreSQL)
     source = party_file(tmp_path / "parties.csv", 12)
     with SandboxProcess(tmp_path, "--feedback-delay", "3", "--poll-after", "1") as sandbox:
         config = slow_config(sandbox)
@@ -116,6 +118,9 @@ def test_a_job_runs_on_the_worker_and_its_late_answers_are_collected(tmp_path: P
     progress = json.loads(shown.stdout)
     assert progress["state"] == "finished" and progress["complete"] == 12
     assert progress["pending_answers"] == 0
+    followed = assetquery("jobs", "show", job_id, "--follow", "--store", store)
+    assert followed.returncode == 0  # a settled job: the live view ends at once
+    assert "12 of 12 parties looked up" in followed.stdout
 
 
 @pytest.mark.loopback
@@ -147,6 +152,38 @@ def test_a_killed_worker_resumes_the_job_and_every_party_is_stored_once(tmp_path
     asked = sum(1 for r in reports for x in r["results"] if x["status"] != "skipped")
     assert len(clocks) == asked
     assert len({c.reference for c in clocks}) == 150
+
+
+@pytest.mark.loopback
+def test_a_cancelled_job_stops_and_keeps_what_it_had(tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'ledger.db'}"
+    source = party_file(tmp_path / "parties.csv", 60)
+    with SandboxProcess(tmp_path, "--latency", "0.2") as sandbox:
+        config = str(sandbox.config)
+        ledger = Store(store)
+        try:
+            with worker(store, config, "--concurrency", "1") as process:
+                assert process.stderr is not None
+                assert "worker court-a" in process.stderr.readline()  # the engine is up
+                job_id = submit(source, store, config, "--chunk-size", "10")
+                deadline = time.monotonic() + 60
+                while ledger.jobs.progress(job_id).looked_up == 0:  # the first chunk wrote
+                    assert time.monotonic() < deadline and process.poll() is None
+                    time.sleep(0.05)
+                cancelled = assetquery("jobs", "cancel", job_id, "--store", store)
+                assert cancelled.returncode == 0 and " cancelled: " in cancelled.stdout
+                while ledger.jobs.get(job_id).finished_at is None:  # its workflow ran out
+                    assert time.monotonic() < deadline and process.poll() is None
+                    time.sleep(0.1)
+            progress = ledger.jobs.progress(job_id)
+            assert 0 < progress.looked_up < 60  # the chunks after the cancel never ran
+            assert ledger.jobs.get(job_id).state == "cancelled"
+            kept = list(ledger.jobs.results(job_id))
+        finally:
+            ledger.close()
+    assert len(kept) == progress.looked_up  # what was looked up before is kept
+    again = assetquery("jobs", "cancel", job_id, "--store", store)
+    assert again.returncode == 0  # cancelling twice is harmless
 
 
 def test_submission_checks_every_row_and_stores_only_the_good_ones(tmp_path: Path) -> None:
@@ -242,3 +279,30 @@ def test_two_workers_together_hold_each_institutions_concurrency(tmp_path: Path)
     assert all(load["requests"] >= 80 for load in peaks.values()), peaks
     # The cap is used to the full, and never passed, by the two workers together.
     assert {load["peak"] for load in peaks.values()} == {2}, peaks
+
+
+@pytest.mark.loopback
+def test_a_batchs_late_answers_are_collected_by_the_worker_and_refreshed_into_its_file(
+    tmp_path: Path,
+) -> None:
+    store = f"sqlite:///{tmp_path / 'ledger.db'}"
+    source = party_file(tmp_path / "parties.csv", 4)
+    output = tmp_path / "out.jsonl"
+    with SandboxProcess(tmp_path, "--feedback-delay", "3", "--poll-after", "1") as sandbox:
+        config = slow_config(sandbox)
+        ran = assetquery("batch", str(source), "-o", str(output), "--config", config,
+                         "--store", store)  # fmt: skip
+        assert "4 report(s) are waiting on an institution" in ran.stdout, ran.stdout
+        ledger = Store(store)
+        try:
+            with worker(store, config) as process:
+                deadline = time.monotonic() + 90
+                while ledger.reports.pending():  # the worker collects what the batch left
+                    assert time.monotonic() < deadline and process.poll() is None
+                    time.sleep(0.25)
+        finally:
+            ledger.close()
+        refreshed = assetquery("reports", "refresh", str(output), "--config", config,
+                               "--store", store)  # fmt: skip
+    assert "4 brought up to date from the store, 0 asked again" in refreshed.stdout
+    assert all(json.loads(line)["complete"] for line in output.read_text().splitlines())

@@ -8,11 +8,12 @@ accepted ones are written in one transaction, so a job is in the store whole or 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from .._errors import BatchInputError
+from .._errors import BatchInputError, InvalidInput
 from .._models import LookupRequest
 from ..store import Job, Store
 from ._input import Rejection, RowDefaults, read_rows
@@ -48,31 +49,37 @@ def submit_job(
     at: datetime,
     submitted_by: str | None = None,
 ) -> Submission:
-    """Check every row of ``source``, store the accepted ones as a new job."""
-    accepted: list[tuple[int, LookupRequest]] = []
+    """Check every row of ``source``, store the accepted ones as a new job.
+
+    The file is read once, as the job is written: memory stays flat whatever its size.
+    """
     rejected = 0
     errors_file = ErrorsFile(errors)
-    try:
+
+    def accepted() -> Iterator[tuple[int, LookupRequest]]:
+        nonlocal rejected
         for line, parsed in screened(read_rows(source), defaults):
             if isinstance(parsed, Rejection):
                 rejected += 1
                 errors_file.write(parsed)
             else:
-                accepted.append((line, parsed))
-    finally:
-        errors_file.close()
-    if not accepted:
+                yield line, parsed
+
+    try:
+        job = store.jobs.create(
+            new_job_id(at),
+            source=str(source),
+            requests=accepted(),
+            chunk_size=chunk_size,
+            submitted_by=submitted_by or defaults.operator,
+            at=at,
+            rejected=lambda: rejected,
+        )
+    except InvalidInput:
         raise BatchInputError(
             f"{source}: no row can be looked up ({rejected} rejected, see {errors}); "
             "nothing was submitted"
-        )
-    job = store.jobs.create(
-        new_job_id(at),
-        source=str(source),
-        requests=accepted,
-        rejected=rejected,
-        chunk_size=chunk_size,
-        submitted_by=submitted_by or defaults.operator,
-        at=at,
-    )
+        ) from None
+    finally:
+        errors_file.close()
     return Submission(job, rejected, errors)

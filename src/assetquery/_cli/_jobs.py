@@ -45,7 +45,11 @@ def submit(
     ] = None,
     chunk_size: Annotated[
         int | None,
-        typer.Option("--chunk-size", min=1, help="Parties per unit of work [default: 200]."),
+        typer.Option(
+            "--chunk-size",
+            min=1,
+            help="Parties per unit of work [default: worker.chunk_size, 100].",
+        ),
     ] = None,
     config: ConfigOption = None,
     court: CourtOption = None,

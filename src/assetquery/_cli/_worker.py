@@ -46,13 +46,14 @@ def worker(
         ),
     ] = "15m",
     concurrency: Annotated[
-        int,
+        int | None,
         typer.Option(
             "--concurrency",
             min=1,
-            help="Units of work (chunks of a job, batches of late answers) run at once here.",
+            help="Units of work (chunks of a job, batches of late answers) run at once here "
+            "[default: worker.slots, all of the court's].",
         ),
-    ] = 2,
+    ] = None,
     once: Annotated[
         bool, typer.Option("--once", help="Run the sweep once now, then stop.")
     ] = False,
@@ -84,7 +85,8 @@ def worker(
                 f"{report.overdue_institutions} institution(s) overdue."
             )
             return
-        asyncio.run(_serve(me, context, sweep_at, sweep_cron(sweep_at), concurrency))
+        units = concurrency or context.worker.slots
+        asyncio.run(_serve(me, context, sweep_at, sweep_cron(sweep_at), units))
 
 
 async def _sweep_once(me: str, context: WorkerContext) -> SweepReport:

@@ -15,16 +15,16 @@ report at once and a worker that dies while polling only delays the next poll.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from .._errors import JobNotFound
+from .._errors import InvalidInput, JobNotFound
 from .._models import Case, LookupReport, LookupRequest, Party, ResultStatus
 from ._audit import append_events
 from ._clocks import clock_values, close_clock
@@ -41,6 +41,9 @@ __all__ = [
     "next_poll",
     "outcome_of",
 ]
+
+
+T = TypeVar("T")
 
 
 class LookupOutcome(StrEnum):
@@ -137,6 +140,17 @@ def decode_request(text: str) -> LookupRequest:
     return LookupRequest(
         Party.model_validate(data["party"]), Case.model_validate(data["case"]), data["reference"]
     )
+
+
+def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    batch: list[T] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _report_values(report: LookupReport, now: datetime) -> dict[str, Any]:
@@ -295,30 +309,37 @@ class Jobs:
         job_id: str,
         *,
         source: str,
-        requests: Sequence[tuple[int, LookupRequest]],
-        rejected: int,
+        requests: Iterable[tuple[int, LookupRequest]],
         chunk_size: int,
         submitted_by: str | None,
         at: datetime,
+        rejected: Callable[[], int] = lambda: 0,
     ) -> Job:
-        """The job and every party's row (``(line, request)``), in one transaction."""
+        """The job and every party's row (``(line, request)``), in one transaction.
+
+        ``requests`` is read as it is written, a thousand rows at a time, so a file of any
+        size costs the same memory; ``rejected``, asked once it is read, says how many rows
+        of the file were left out. A job without a party raises ``InvalidInput`` and
+        leaves nothing behind.
+        """
         row = JobRow(
             id=job_id,
             source=source,
             submitted_at=at,
             submitted_by=submitted_by,
-            parties=len(requests),
-            rejected=rejected,
+            parties=0,
+            rejected=0,
             chunk_size=chunk_size,
         )
         table = cast(Table, StoredLookupRow.__table__)
         with self._sessions() as session, session.begin():
             session.add(row)
             session.flush()
-            for start in range(0, len(requests), 1000):
-                session.execute(
-                    insert(table),
-                    [
+            seq = 0
+            for batch in _batches(requests, 1000):
+                values = []
+                for line, request in batch:
+                    values.append(
                         {
                             "job_id": job_id,
                             "seq": seq,
@@ -329,11 +350,13 @@ class Jobs:
                             "pending": 0,
                             "updated_at": at,
                         }
-                        for seq, (line, request) in enumerate(
-                            requests[start : start + 1000], start=start
-                        )
-                    ],
-                )
+                    )
+                    seq += 1
+                session.execute(insert(table), values)
+            if seq == 0:
+                raise InvalidInput("job", "has no party to look up")
+            row.parties = seq
+            row.rejected = rejected()
             return _job(row)
 
     def get(self, job_id: str) -> Job:

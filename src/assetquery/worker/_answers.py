@@ -51,9 +51,10 @@ async def claim_due(batch: int) -> list[list[int]]:
 async def start_due_answers(tag: str) -> int:
     """Claim the due reports and queue their batches; ``tag`` names this scan's units."""
     groups = await claim_due(current().worker.chunk_size)
+    work = await queue(WORK)
     for number, ids in enumerate(groups):
         with SetWorkflowID(f"assetquery.answers.{tag}.{number}"):
-            await (await queue(WORK)).enqueue_async(poll_answers, ids)
+            await work.enqueue_async(poll_answers, ids)
     return sum(len(ids) for ids in groups)
 
 

@@ -63,12 +63,13 @@ def system_database_url(store_url: str) -> str:
 
 @asynccontextmanager
 async def engine_running(
-    context: WorkerContext, worker_id: str, *, concurrency: int = 2
+    context: WorkerContext, worker_id: str, *, concurrency: int | None = None
 ) -> AsyncIterator[None]:
     """The engine launched for this worker, its queues registered, and shut down
     (in-flight steps finished or left for recovery) on the way out.
 
-    ``concurrency``: units of the work queue this worker runs at once.
+    ``concurrency``: units of the work queue this worker runs at once (default: all of the
+    court's ``worker.slots``).
     """
     # The workflows' modules register them with the engine as they are imported, which
     # must happen before it launches (and recovers this worker's unfinished ones).
@@ -87,7 +88,8 @@ async def engine_running(
     DBOS(config=config)
     DBOS.launch()
     try:
-        await register_queues(slots=context.worker.slots, concurrency=concurrency)
+        slots = context.worker.slots
+        await register_queues(slots=slots, concurrency=concurrency or slots)
         yield
     finally:
         DBOS.destroy(workflow_completion_timeout_sec=5)

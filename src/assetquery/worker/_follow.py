@@ -45,8 +45,9 @@ async def ask_action(action_id: int) -> str:
 @DBOS.workflow(name="assetquery.follow")
 async def follow_action(action_id: int, every_seconds: float) -> str:
     """Follow one action until it leaves the pending states; its final state."""
+    work = await queue(WORK)
     while True:
-        handle = await (await queue(WORK)).enqueue_async(ask_action, action_id)
+        handle = await work.enqueue_async(ask_action, action_id)
         state = ActionState(await handle.get_result())
         if state not in PENDING_STATES:
             log.info("action settled", action_id=action_id, state=state.value)

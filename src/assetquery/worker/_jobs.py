@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from dbos import DBOS, DBOSClient, SetWorkflowID
+from dbos import DBOS, DBOSClient, SetEnqueueOptions, SetWorkflowID
 
 from .._logging import get_logger
 from .._lookup._records import inquiry_clocks, inquiry_events, refusal_event
@@ -33,6 +33,11 @@ from ._queues import JOBS, WORK, queue
 __all__ = ["enqueue_job", "job_workflow_id", "run_chunk", "run_job", "start_unfinished_jobs"]
 
 log = get_logger("assetquery.worker")
+
+#: a job's chunks wait behind every other unit of work (late answers, follow-ups, the
+#: sweep's sync: the engine's default priority, 0, goes first), so that a big job never
+#: holds up an answer that is due
+CHUNK_PRIORITY = 10
 
 #: reports written per transaction, and the longest a finished report waits to be written
 FLUSH_EVERY = 100
@@ -63,10 +68,14 @@ async def finish_job(job_id: str) -> str:
 @DBOS.workflow(name="assetquery.job")
 async def run_job(job_id: str) -> str:
     """The job: every chunk on the work queue, then the job marked finished."""
+    work = await queue(WORK)
     handles = []
     for chunk in range(await count_chunks(job_id)):
-        with SetWorkflowID(f"{job_workflow_id(job_id)}.{chunk}"):
-            handles.append(await (await queue(WORK)).enqueue_async(run_chunk, job_id, chunk))
+        with (
+            SetWorkflowID(f"{job_workflow_id(job_id)}.{chunk}"),
+            SetEnqueueOptions(priority=CHUNK_PRIORITY),
+        ):
+            handles.append(await work.enqueue_async(run_chunk, job_id, chunk))
     for handle in handles:
         await handle.get_result()
     return await finish_job(job_id)
@@ -125,9 +134,10 @@ async def unfinished_jobs() -> list[str]:
 
 async def start_unfinished_jobs() -> None:
     """Hand the engine every job that has no workflow yet (its id makes this idempotent)."""
+    jobs = await queue(JOBS)
     for job_id in await unfinished_jobs():
         with SetWorkflowID(job_workflow_id(job_id)):
-            await (await queue(JOBS)).enqueue_async(run_job, job_id)
+            await jobs.enqueue_async(run_job, job_id)
 
 
 def enqueue_job(store_url: str, job_id: str) -> bool:
