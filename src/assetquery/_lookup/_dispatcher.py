@@ -49,7 +49,7 @@ from ..adapters import (
 from ..rules import Deadline, SlaPolicy, SlaRule
 from ._exchange import Exchange, Exchanges, Route, aware_clock, together
 from ._records import answered, inquiry_clocks, inquiry_events, refusal_event
-from ._report import build_report
+from ._report import build_report, with_results
 from ._resilience import Trace
 from ._timeouts import Timeouts
 
@@ -347,16 +347,7 @@ class Dispatcher:
 
         with idempotent():  # as in lookup: polls may be sent twice
             results = await asyncio.gather(*(refreshed(r) for r in report.results))
-        return build_report(
-            lookup_id=report.lookup_id,
-            party=report.party,
-            case=report.case,
-            results=results,
-            started_at=report.started_at,
-            finished_at=self._clock(),
-            reference=report.reference,
-            sandbox=report.sandbox,
-        )
+        return with_results(report, results, self._clock())
 
     async def lookup_many(
         self,

@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 
 from .._models import ErrorInfo, InstitutionResult, LookupReport, ResultStatus
 from ..store import AuditEvent, ClockClose
-from ._records import answered
-from ._report import build_report
+from ._records import answer_event, answered
+from ._report import with_results
 
 __all__ = ["OVERDUE", "collected", "give_up_overdue", "still_waiting", "waits_on"]
 
@@ -53,18 +53,7 @@ def give_up_overdue(report: LookupReport, now: datetime, grace: timedelta) -> Lo
                 }
             )
         results.append(result)
-    if not changed:
-        return report
-    return build_report(
-        lookup_id=report.lookup_id,
-        party=report.party,
-        case=report.case,
-        results=results,
-        started_at=report.started_at,
-        finished_at=now,
-        reference=report.reference,
-        sandbox=report.sandbox,
-    )
+    return with_results(report, results, now) if changed else report
 
 
 def still_waiting(
@@ -87,18 +76,7 @@ def still_waiting(
             changed = True
             result = earlier.model_copy(update={"poll_at": now + wait})
         results.append(result)
-    if not changed:
-        return after
-    return build_report(
-        lookup_id=after.lookup_id,
-        party=after.party,
-        case=after.case,
-        results=results,
-        started_at=after.started_at,
-        finished_at=after.finished_at,
-        reference=after.reference,
-        sandbox=after.sandbox,
-    )
+    return with_results(after, results, after.finished_at) if changed else after
 
 
 def collected(
@@ -122,23 +100,5 @@ def collected(
                 failed=not stopped and not overdue,
             )
         )
-        detail: dict[str, object] = {
-            "status": result.status.value,
-            "assets": len(result.assets),
-            "attempts": result.attempts,
-            "late": True,
-        }
-        if result.error is not None:
-            detail["error"] = result.error.code
-        events.append(
-            AuditEvent(
-                event="inquiry.answer",
-                actor=result.institution,
-                case_number=after.case.number,
-                party=after.party.masked,
-                institution=result.institution,
-                subject=f"lookup:{after.lookup_id}",
-                detail=detail,
-            )
-        )
+        events.append(answer_event(after, result, after.party.masked, late=True))
     return closes, events

@@ -12,11 +12,11 @@ from collections.abc import Callable
 from datetime import datetime
 
 from .._config import InstitutionSettings
-from .._models import Case, LookupReport, Party, ResultStatus
+from .._models import Case, InstitutionResult, LookupReport, Party, ResultStatus
 from ..rules import Deadline, SlaRule
 from ..store import AuditEvent, ClockOutcome, NewClock
 
-__all__ = ["answered", "inquiry_clocks", "inquiry_events", "refusal_event"]
+__all__ = ["answer_event", "answered", "inquiry_clocks", "inquiry_events", "refusal_event"]
 
 #: when a request to an institution falls due: ``(institution, operation, started_at)``
 DueTime = Callable[[InstitutionSettings, str, datetime], "tuple[SlaRule, Deadline] | None"]
@@ -78,26 +78,32 @@ def inquiry_events(report: LookupReport) -> list[AuditEvent]:
             detail={"court": report.case.court, "institutions": len(report.results)},
         )
     ]
-    for result in report.results:
-        detail: dict[str, object] = {
-            "status": result.status.value,
-            "assets": len(result.assets),
-            "attempts": result.attempts,
-        }
-        if result.error is not None:
-            detail["error"] = result.error.code
-        events.append(
-            AuditEvent(
-                event="inquiry.answer",
-                actor=result.institution,
-                case_number=report.case.number,
-                party=party,
-                institution=result.institution,
-                subject=f"lookup:{report.lookup_id}",
-                detail=detail,
-            )
-        )
+    events.extend(answer_event(report, result, party) for result in report.results)
     return events
+
+
+def answer_event(
+    report: LookupReport, result: InstitutionResult, party: str, **more: object
+) -> AuditEvent:
+    """One institution's answer to the lookup: its status and counts, never contents.
+    ``party`` is the report's party, masked (made once per report by the caller)."""
+    detail: dict[str, object] = {
+        "status": result.status.value,
+        "assets": len(result.assets),
+        "attempts": result.attempts,
+        **more,
+    }
+    if result.error is not None:
+        detail["error"] = result.error.code
+    return AuditEvent(
+        event="inquiry.answer",
+        actor=result.institution,
+        case_number=report.case.number,
+        party=party,
+        institution=result.institution,
+        subject=f"lookup:{report.lookup_id}",
+        detail=detail,
+    )
 
 
 def refusal_event(party: Party, case: Case, reason: str) -> AuditEvent:

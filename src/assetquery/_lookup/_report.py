@@ -19,7 +19,7 @@ from .._models import (
 )
 from .._money import Money
 
-__all__ = ["build_report", "merge_assets"]
+__all__ = ["build_report", "merge_assets", "with_results"]
 
 # Most liquid first: the order a clerk reads a report in, and the order controls are planned.
 _KIND_ORDER: dict[str, int] = {
@@ -125,4 +125,21 @@ def build_report(
             "complete": all(r.settled for r in results),
             "sandbox": sandbox,
         },
+    )
+
+
+def with_results(
+    report: LookupReport, results: Sequence[InstitutionResult], finished_at: datetime
+) -> LookupReport:
+    """``report`` again with new ``results`` (a refresh, answers given up): the same
+    lookup, party and case, its assets and totals made anew."""
+    return build_report(
+        lookup_id=report.lookup_id,
+        party=report.party,
+        case=report.case,
+        results=results,
+        started_at=report.started_at,
+        finished_at=finished_at,
+        reference=report.reference,
+        sandbox=report.sandbox,
     )

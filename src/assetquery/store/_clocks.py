@@ -146,24 +146,7 @@ class Clocks:
         """Record clocks (one transaction). A clock already recorded is left as it is."""
         if not clocks:
             return
-        rows = [
-            ClockRow(
-                subject=c.subject,
-                operation=c.operation,
-                institution=c.institution,
-                institution_name=c.institution_name,
-                case_number=c.case_number,
-                reference=c.reference,
-                ticket=c.ticket,
-                rule=c.rule,
-                started_at=c.started_at,
-                due_at=c.due_at,
-                provisional=c.provisional,
-                answered_at=c.answered_at,
-                outcome=c.outcome.value,
-            )
-            for c in clocks
-        ]
+        rows = clock_rows(clocks)
         try:
             with self._sessions() as session, session.begin():
                 session.add_all(rows)
