@@ -100,20 +100,13 @@ async def sync_open_actions() -> _Synced:
         )
         if change.after is ActionState.EXPIRED:
             action = await asyncio.to_thread(store.get, change.action_id)
+            detail: dict[str, object] = {
+                "kind": action.kind.value,
+                "expired_on": action.expires_on.isoformat() if action.expires_on else None,
+                "amount": str(action.amount.amount) if action.amount else None,
+            }
             lapsed.append(
-                Notice(
-                    event="lapsed",
-                    key=f"lapsed:{action.id}",
-                    message="control lapsed without renewal",
-                    case_number=action.case_number,
-                    institution=action.institution,
-                    action_id=action.id,
-                    detail={
-                        "kind": action.kind.value,
-                        "expired_on": action.expires_on.isoformat() if action.expires_on else None,
-                        "amount": str(action.amount.amount) if action.amount else None,
-                    },
-                )
+                _control_notice(action, "lapsed", "control lapsed without renewal", detail)
             )
     return _Synced(asked, len(changes) - unreachable, unreachable, lapsed)
 
@@ -188,7 +181,7 @@ async def renew_automatically(due: list[tuple[int, str]]) -> list[Notice]:
                 )
             except AssetqueryError as exc:
                 notices.append(
-                    _renewal_notice(
+                    _control_notice(
                         control,
                         "renewal_failed",
                         "automatic renewal could not be made: renew by hand",
@@ -197,7 +190,7 @@ async def renew_automatically(due: list[tuple[int, str]]) -> list[Notice]:
                 )
                 continue
             notices.append(
-                _renewal_notice(
+                _control_notice(
                     control,
                     "renewal_submitted",
                     "control renewed automatically under the court's policy",
@@ -207,9 +200,10 @@ async def renew_automatically(due: list[tuple[int, str]]) -> list[Notice]:
     return notices
 
 
-def _renewal_notice(
+def _control_notice(
     control: ControlAction, event: str, message: str, detail: dict[str, object]
 ) -> Notice:
+    """A notice about one control, keyed by the control and the end date it concerns."""
     return Notice(
         event=event,
         key=f"{event}:{control.id}:{control.expires_on}",
