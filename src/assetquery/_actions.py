@@ -225,6 +225,8 @@ class ControlAction:
     updated_at: datetime
     version: int
     transitions: tuple[Transition, ...] = ()
+    #: a renewal: its control's end date when the renewal was asked for
+    target_expires_on: date | None = None
 
     @property
     def is_open(self) -> bool:

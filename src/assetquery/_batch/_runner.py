@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .._lookup._dispatcher import Dispatcher
-from .._models import LookupReport, LookupRequest, ResultStatus
+from .._models import LookupReport, LookupRequest
 from ._input import (
     BatchInputError,
     RawRow,
@@ -124,15 +124,14 @@ async def run_batch(
     on_progress: Callable[[int], None] | None = None,
     stop: asyncio.Event | None = None,
     window: int | None = None,
-    keep: Callable[[LookupReport], None] | None = None,
 ) -> BatchSummary:
     """Look up every valid row of ``source``, appending reports to ``output``.
 
     ``on_progress`` is called with the number of rows handled so far. Setting ``stop``
     stops taking new rows; lookups in flight are finished and written, and the summary
     says ``interrupted``. ``window`` bounds the parties in flight (default: the
-    dispatcher's). ``keep`` is handed every report still waiting on an institution (the
-    CLI hands them to the store, where the worker collects their answers).
+    dispatcher's). A dispatcher with a store keeps every report there: the case file reads
+    them, and the worker collects the answers still pending.
     """
     if output.exists() and output.stat().st_size > 0 and not resume:
         raise BatchInputError(
@@ -175,12 +174,6 @@ async def run_batch(
         with output.open("ab", buffering=0) as out:
             async for report in dispatcher.lookup_many(requests(), window=window):
                 out.write(report.model_dump_json().encode() + b"\n")
-                if (
-                    keep is not None
-                    and not report.complete
-                    and any(r.status is ResultStatus.PENDING for r in report.results)
-                ):
-                    await asyncio.to_thread(keep, report)
                 _count(summary, report)
                 progressed()
             os.fsync(out.fileno())

@@ -196,10 +196,6 @@ def batch(
                 window,
                 # The embedded sandbox's institutions wait on simulated time, as in the demo.
                 simulate_from=utc_now() if config is None else None,
-                # Real institutions' late answers go to the store, for the worker to collect.
-                keep=(lambda report: opened.reports.keep(report, at=utc_now()))
-                if config is not None
-                else None,
             )
         finally:
             opened.close()
@@ -218,7 +214,6 @@ def run_batch_command(
     window: int | None = None,
     *,
     simulate_from: datetime | None = None,
-    keep: Callable[[LookupReport], None] | None = None,
 ) -> BatchSummary:
     """Run a batch with a progress bar; on simulated time from ``simulate_from`` if given."""
     progress = Progress(
@@ -250,7 +245,6 @@ def run_batch_command(
                         on_progress=lambda n: progress.update(task, completed=n),
                         stop=stop,
                         window=window,
-                        keep=keep,
                     )
         finally:
             for sig in (signal.SIGINT, signal.SIGTERM):

@@ -97,8 +97,7 @@ async def _refresh(source: Path, target: Path, config: Path | None, store: Store
             report = stored
         if any(waits_on(r) for r in report.results):
             counts.asked += 1
-            report = await dispatcher.refresh(report)
-            await asyncio.to_thread(store.reports.keep, report, at=report.finished_at)
+            report = await dispatcher.refresh(report)  # kept in the store as it comes back
         if any(waits_on(r) for r in report.results):
             counts.still_pending += 1
         return report

@@ -60,6 +60,8 @@ DESCRIPTIONS: Mapping[str, Mapping[str, str]] = {
         "updated_at": "when the record last changed (UTC)",
         "version": "counts the record's changes; guards concurrent writers",
         "transitions": "every move it made, oldest first",
+        "target_expires_on": "for a renewal: its control's end date when the renewal was "
+        "asked for (was it asked for in time?); null otherwise",
     },
     "Transition": {
         "from_state": "the state before the move; null for the first record",

@@ -286,6 +286,9 @@ class Dispatcher:
                 inquiry_clocks(report, self.institution, self.sla.due),
                 inquiry_events(report),
                 at=report.finished_at,
+                report=report,
+                # No other process can reach an in-process sandbox to collect its answers.
+                collect=not self._sandbox,
             )
         if log.isEnabledFor(logging.INFO):  # building the event costs even when dropped
             log.info(
@@ -347,7 +350,12 @@ class Dispatcher:
 
         with idempotent():  # as in lookup: polls may be sent twice
             results = await asyncio.gather(*(refreshed(r) for r in report.results))
-        return with_results(report, results, self._clock())
+        fresh = with_results(report, results, self._clock())
+        if self.store is not None:  # the case file reads the latest answers
+            await asyncio.to_thread(
+                self.store.reports.keep, fresh, at=fresh.finished_at, collect=not self._sandbox
+            )
+        return fresh
 
     async def lookup_many(
         self,

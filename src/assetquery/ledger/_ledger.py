@@ -273,7 +273,9 @@ class ActionLedger:
                     f"only an effective freeze or seal can be renewed; #{control_id} is a "
                     f"{target.state.value} {target.kind.value}"
                 )
-            new = self._operation(ActionKind.RENEW, target, operator, document)
+            new = self._operation(
+                ActionKind.RENEW, target, operator, document, target_expires_on=target.expires_on
+            )
             return await self._request_and_submit(new, f"renewal of #{control_id} requested")
 
     async def release(

@@ -38,6 +38,7 @@ __all__ = [
     "LookupOutcome",
     "Reports",
     "StoredLookup",
+    "insert_report",
     "next_poll",
     "outcome_of",
 ]
@@ -153,15 +154,43 @@ def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
         yield batch
 
 
-def _report_values(report: LookupReport, now: datetime) -> dict[str, Any]:
+def _case_values(case: Case) -> dict[str, Any]:
+    return {
+        "case_number": case.number,
+        "court": case.court,
+        "operator": case.operator,
+        "claim_fen": case.claim.fen if case.claim is not None else None,
+    }
+
+
+def _report_values(report: LookupReport, now: datetime, *, collect: bool = True) -> dict[str, Any]:
     return {
         "lookup_id": report.lookup_id,
         "report": report.model_dump_json(),
         "outcome": outcome_of(report).value,
         "pending": sum(1 for r in report.results if r.status is ResultStatus.PENDING),
-        "poll_at": next_poll(report, now),
+        # No time to poll, no poll: a report the worker cannot collect is only kept.
+        "poll_at": next_poll(report, now) if collect else None,
+        "assets": len(report.assets),
+        "looked_up_at": report.started_at,
         "updated_at": now,
     }
+
+
+def insert_report(session: Session, report: LookupReport, at: datetime, *, collect: bool) -> None:
+    """A lookup made outside a job, kept for the case file (and, if ``collect``, for the
+    worker to collect its pending answers)."""
+    request = LookupRequest(report.party, report.case, report.reference)
+    session.execute(
+        insert(cast(Table, StoredLookupRow.__table__)),
+        [
+            {
+                "request": encode_request(request),
+                **_case_values(report.case),
+                **_report_values(report, at, collect=collect),
+            }
+        ],
+    )
 
 
 def _stored(row: StoredLookupRow) -> StoredLookup:
@@ -179,27 +208,20 @@ class Reports:
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
 
-    def keep(self, report: LookupReport, *, at: datetime) -> None:
-        """Hand a report to the worker: its pending answers are collected from now on.
+    def keep(self, report: LookupReport, *, at: datetime, collect: bool = True) -> None:
+        """Keep a report in the store: for the case file, and (unless ``collect`` is false)
+        for the worker, which collects its pending answers from now on.
 
         Keeping the same lookup again replaces the stored report with this one.
         """
-        values = _report_values(report, at)
         with self._sessions() as session, session.begin():
             done = session.execute(
                 update(StoredLookupRow)
                 .where(StoredLookupRow.lookup_id == report.lookup_id)
-                .values(**values)
+                .values(**_report_values(report, at, collect=collect))
             )
             if done.rowcount == 0:  # type: ignore[attr-defined]
-                request = LookupRequest(report.party, report.case, report.reference)
-                session.add(
-                    StoredLookupRow(
-                        case_number=report.case.number,
-                        request=encode_request(request),
-                        **values,
-                    )
-                )
+                insert_report(session, report, at, collect=collect)
 
     def get(self, lookup_id: str) -> LookupReport | None:
         """The latest report of a lookup kept in the store, or None."""
@@ -344,7 +366,7 @@ class Jobs:
                             "job_id": job_id,
                             "seq": seq,
                             "line": line,
-                            "case_number": request.case.number,
+                            **_case_values(request.case),
                             "request": encode_request(request),
                             "outcome": LookupOutcome.WAITING.value,
                             "pending": 0,

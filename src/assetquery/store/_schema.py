@@ -27,7 +27,9 @@ __all__ = [
     "AuditRow",
     "Base",
     "ClockRow",
+    "ClosureRow",
     "JobRow",
+    "RecommendationRow",
     "StoredLookupRow",
     "TransitionRow",
     "UtcDateTime",
@@ -100,6 +102,8 @@ class ActionRow(Base):
     withdrawal_condition: Mapped[str | None] = mapped_column(String(32))
     override_reason: Mapped[str | None] = mapped_column(Text)
     target_id: Mapped[int | None] = mapped_column(ForeignKey("control_actions.id"))
+    # A renewal: its control's end date when the renewal was asked for (was it in time?).
+    target_expires_on: Mapped[date | None] = mapped_column(Date)
     institution_reference: Mapped[str | None] = mapped_column(String(128))
     effective_on: Mapped[date | None] = mapped_column(Date)
     expires_on: Mapped[date | None] = mapped_column(Date, index=True)
@@ -236,8 +240,47 @@ class StoredLookupRow(Base):
     poll_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     note: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # Who asked, for how much, and what came back: read by the case file and the figures
+    # without opening the report.
+    court: Mapped[str | None] = mapped_column(String(128))
+    operator: Mapped[str | None] = mapped_column(String(128))
+    claim_fen: Mapped[int | None] = mapped_column(BigInteger)
+    assets: Mapped[int | None] = mapped_column(Integer)
+    looked_up_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
 
     __table_args__ = (
         Index("uq_stored_lookups_place", "job_id", "seq", unique=True),
         Index("ix_stored_lookups_due", "outcome", "poll_at"),
     )
+
+
+class ClosureRow(Base):
+    """How a case was closed, as the court's case system says (imported, never inferred)."""
+
+    __tablename__ = "case_closures"
+
+    case_number: Mapped[str] = mapped_column(String(64), primary_key=True)
+    closed_on: Mapped[date] = mapped_column(Date)
+    manner: Mapped[str] = mapped_column(String(32))
+    applied_fen: Mapped[int | None] = mapped_column(BigInteger)
+    recovered_outside_fen: Mapped[int] = mapped_column(BigInteger)
+    court: Mapped[str | None] = mapped_column(String(128))
+    source: Mapped[str] = mapped_column(String(512))
+    imported_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class RecommendationRow(Base):
+    """A judicial recommendation's evidence pack, and its letter's reply deadline once sent."""
+
+    __tablename__ = "recommendations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    institution: Mapped[str] = mapped_column(String(64))
+    period_from: Mapped[date] = mapped_column(Date)
+    period_to: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    directory: Mapped[str] = mapped_column(String(512))
+    reply_days: Mapped[int] = mapped_column(Integer)
+    sent_on: Mapped[date | None] = mapped_column(Date)
+    reply_due: Mapped[date | None] = mapped_column(Date)
+    replied_on: Mapped[date | None] = mapped_column(Date)

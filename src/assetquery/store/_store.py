@@ -31,12 +31,12 @@ from .._actions import (
 )
 from .._errors import ActionNotFound, ConcurrentUpdate
 from .._identifiers import mask_account, mask_id_number, mask_name, mask_text
-from .._models import Party
+from .._models import LookupReport, Party
 from .._money import Money
 from ._audit import Audit, AuditEvent, append_events
 from ._clocks import Clocks, NewClock, clock_values
 from ._engine import DEFAULT_STORE, create_store_engine, migrate
-from ._lookups import Jobs, Reports
+from ._lookups import Jobs, Reports, insert_report
 from ._schema import ActionRow, ClockRow, TransitionRow
 
 __all__ = ["NewAction", "Store"]
@@ -76,6 +76,7 @@ class NewAction:
     withdrawal_condition: WithdrawalCondition | None = None
     override_reason: str | None = None
     target_id: int | None = None
+    target_expires_on: date | None = None  # a renewal: the end date it extends
 
 
 def _to_action(row: ActionRow) -> ControlAction:
@@ -107,6 +108,7 @@ def _to_action(row: ActionRow) -> ControlAction:
         ),
         override_reason=row.override_reason,
         target_id=row.target_id,
+        target_expires_on=row.target_expires_on,
         institution_reference=row.institution_reference,
         effective_on=row.effective_on,
         expires_on=row.expires_on,
@@ -248,6 +250,7 @@ class Store:
             withdrawal_condition=new.withdrawal_condition,
             override_reason=new.override_reason,
             target_id=new.target_id,
+            target_expires_on=new.target_expires_on,
             status_checks=0,
             updated_at=at,
             transitions=[
@@ -323,13 +326,24 @@ class Store:
         return self._retrying(work)
 
     def record_lookup(
-        self, clocks: Sequence[NewClock], events: Sequence[AuditEvent], *, at: datetime
+        self,
+        clocks: Sequence[NewClock],
+        events: Sequence[AuditEvent],
+        *,
+        at: datetime,
+        report: LookupReport | None = None,
+        collect: bool = True,
     ) -> None:
-        """A lookup's SLA clocks and audit entries, in one transaction."""
+        """A lookup's SLA clocks and audit entries, and its report for the case file, in
+        one transaction. ``collect``: the worker collects the report's pending answers
+        (false for institutions no other process can reach, such as an in-process sandbox).
+        """
         with self._session() as session:
             if clocks:
                 session.execute(insert(cast(Table, ClockRow.__table__)), clock_values(clocks))
             append_events(session, events, at)
+            if report is not None:
+                insert_report(session, report, at, collect=collect)
 
     def count_status_check(self, action_id: int, *, at: datetime) -> ControlAction:
         """Note one more status query of an action (a counter two syncs may bump at once)."""
