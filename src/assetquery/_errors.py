@@ -37,6 +37,7 @@ __all__ = [
     "AdapterError",
     "AssetqueryError",
     "BatchInputError",
+    "CaseNotFound",
     "ConcurrentUpdate",
     "ConfigurationError",
     "IllegalTransition",
@@ -114,6 +115,24 @@ class JobNotFound(AssetqueryError, KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0])
+
+
+class CaseNotFound(AssetqueryError, KeyError):
+    """The store knows no lookup or action under that case number."""
+
+    def __init__(self, number: str, close: tuple[str, ...] = ()) -> None:
+        super().__init__(number, close)
+        self.number = number
+        #: case numbers the store does know that look like it
+        self.close = close
+
+    def __str__(self) -> str:
+        hint = (
+            f"; did you mean {' or '.join(self.close)}?"
+            if self.close
+            else "; `assetquery case list` lists the cases it knows"
+        )
+        return f"no lookup or action under case {self.number} in the store{hint}"
 
 
 class ConcurrentUpdate(AssetqueryError):

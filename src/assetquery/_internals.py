@@ -253,6 +253,14 @@ class JumpingLoop(asyncio.SelectorEventLoop):
     of the loop sleeping (the sandbox's simulated days).
     """
 
+    def __init__(self) -> None:
+        super().__init__()
+        # asyncio runs a timer once ``time() + resolution`` passes it. Far from zero (a
+        # simulated year is 3e7 s) the monotonic clock's 1 ns is below half a float step:
+        # the sum rounds back to ``time()``, a timer due now never runs, and the loop spins.
+        resolution: float = self._clock_resolution  # type: ignore[has-type]
+        self._clock_resolution = max(resolution, 1e-6)
+
     def may_jump(self) -> bool:
         return True
 

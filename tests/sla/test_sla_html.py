@@ -153,6 +153,7 @@ def _stats(op: Operation) -> OperationStats:
         deadline_hours=op.deadline_hours,
         count=len(op.requests),
         answered=len(answered),
+        met=len(answered) - breaches,
         median_hours=_quantile(turnarounds, 0.5),
         p90_hours=_quantile(turnarounds, 0.9),
         p95_hours=_quantile(turnarounds, 0.95),

@@ -33,6 +33,7 @@ __all__ = [
     "count_rows",
     "parse_row",
     "read_rows",
+    "sniff_encoding",
 ]
 
 
@@ -147,7 +148,7 @@ def _cell_text(column: str, value: Any) -> str:
 # --- CSV ----------------------------------------------------------------------------------
 
 
-def _sniff_encoding(path: Path) -> str:
+def sniff_encoding(path: Path) -> str:
     """UTF-8 (with or without BOM) when the start of the file decodes as such, else GBK."""
     with path.open("rb") as file:
         head = file.read(65536)
@@ -161,7 +162,7 @@ def _sniff_encoding(path: Path) -> str:
 
 
 def _read_csv(path: Path) -> Iterator[RawRow]:
-    encoding = _sniff_encoding(path)
+    encoding = sniff_encoding(path)
     with path.open(encoding=encoding, newline="") as file:
         reader = csv.reader(file)
         try:

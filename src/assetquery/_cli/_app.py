@@ -2,7 +2,7 @@
 
 This module only assembles the command: each command, or group of commands, has a module
 of its own (``_lookup`` for lookup and batch, ``_demo``, ``_schemas``, ``_sandbox``,
-``_config``, ``_actions``, ``_sla``, ``_audit``, ``_worker``, ``_jobs``, ``_reports``).
+``_config``, ``_actions``, ``_sla``, ``_audit``, ``_worker``, ``_jobs``, ``_reports``, ``_cases``).
 Exit codes: 0 success; 1 some input rows rejected but the rest done; 2 usage or
 configuration error with nothing done; 3 the answer is no (an institution refused a control
 action, the audit chain is broken).
@@ -18,6 +18,7 @@ import typer
 from .._logging import configure_logging
 from ._actions import actions_app
 from ._audit import audit_app
+from ._cases import case_app, stats
 from ._common import EXIT_USAGE, err
 from ._config import config_app
 from ._demo import demo
@@ -45,6 +46,7 @@ app.command()(lookup)
 app.command()(batch)
 app.command()(schema)
 app.command()(worker)
+app.command()(stats)
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(config_app, name="config")
 app.add_typer(actions_app, name="actions")
@@ -52,6 +54,7 @@ app.add_typer(sla_app, name="sla")
 app.add_typer(audit_app, name="audit")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(reports_app, name="reports")
+app.add_typer(case_app, name="case")
 
 
 @app.callback()

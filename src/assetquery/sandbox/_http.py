@@ -14,6 +14,7 @@ import json
 import math
 import re
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from datetime import date, datetime
 from typing import Any, TypeVar
 from xml.etree.ElementTree import Element, SubElement, tostring
@@ -26,6 +27,7 @@ from .._time import SHANGHAI
 from ._faults import Decision, Fault
 
 __all__ = [
+    "SANDBOX_CLOCK",
     "DroppedConnection",
     "respond",
     "respond_applying",
@@ -43,9 +45,17 @@ _GARBAGE = (
 )
 
 
+#: What "now" is for the in-process sandbox: the wall clock, or, while ``run_simulated``
+#: runs, its simulated clock (in-process requests run in the caller's context).
+SANDBOX_CLOCK: ContextVar[Callable[[], datetime] | None] = ContextVar(
+    "assetquery_sandbox_clock", default=None
+)
+
+
 def shanghai_now() -> datetime:
     """Institutions stamp their answers with Beijing time."""
-    return datetime.now(SHANGHAI)
+    clock = SANDBOX_CLOCK.get()
+    return clock().astimezone(SHANGHAI) if clock is not None else datetime.now(SHANGHAI)
 
 
 def shanghai_today() -> date:

@@ -4,7 +4,8 @@ Institutions answer in hours and days; a demo or a report example cannot wait th
 ``run_simulated`` runs a coroutine on an event loop whose clock does not follow the wall:
 whenever nothing is ready to run, the loop's clock jumps to the next timer. Every sleep,
 poll interval, timeout and sandbox delay then takes no real time at all, and a
-``clock`` that reads the loop's time gives the library consistent timestamps.
+``clock`` that reads the loop's time gives the library consistent timestamps; the
+in-process sandbox dates its answers and controls by it too.
 
 Only for work without real network I/O (the in-process sandbox): a loop that jumps while a
 socket is waiting would time it out. Work handed to threads (the store) is waited for: the
@@ -20,6 +21,7 @@ from datetime import datetime, timedelta
 from typing import TypeVar, TypeVarTuple, Unpack
 
 from .._internals import JumpingLoop
+from ._http import SANDBOX_CLOCK
 
 __all__ = ["SimulatedLoop", "run_simulated"]
 
@@ -72,6 +74,8 @@ def run_simulated(main: Callable[[Callable[[], datetime]], Awaitable[T]], *, sta
             return start + timedelta(seconds=loop.time())
 
         async def wrapped() -> T:
+            # The in-process sandbox dates its answers and controls by the same clock.
+            SANDBOX_CLOCK.set(clock)
             return await main(clock)
 
         return runner.run(wrapped())

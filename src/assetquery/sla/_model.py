@@ -24,6 +24,7 @@ class OperationStats:
     deadline_hours: float | None  # a fixed length to draw as a line; None for working days
     count: int  # requests started in the period
     answered: int  # of which answered (met or breached)
+    met: int  # of which answered by the due time (及时反馈)
     median_hours: float | None
     p90_hours: float | None
     p95_hours: float | None
@@ -34,6 +35,16 @@ class OperationStats:
     provisional: int  # deadlines computed without an announced holiday schedule
     turnarounds: tuple[float, ...]  # every answered turnaround, hours, ascending
     overruns: tuple[float, ...]  # hours past due per answered item (negative: early)
+
+    @property
+    def feedback_rate(self) -> float | None:
+        """反馈率: answered ÷ requests; None without requests."""
+        return self.answered / self.count if self.count else None
+
+    @property
+    def timely_rate(self) -> float | None:
+        """及时反馈率: answered by the due time ÷ requests; None without requests."""
+        return self.met / self.count if self.count else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -80,6 +80,7 @@ def _stats(
         deadline_hours=_fixed_deadline(rule),
         count=len(clocks),
         answered=len(answered),
+        met=len(answered) - breaches,
         median_hours=_percentile(turnarounds, 0.5),
         p90_hours=_percentile(turnarounds, 0.9),
         p95_hours=_percentile(turnarounds, 0.95),

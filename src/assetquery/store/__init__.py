@@ -19,6 +19,7 @@ from ._records import AuditEvent, Clock, ClockClose, ClockOutcome, NewClock
 
 if TYPE_CHECKING:
     from ._audit import Audit, AuditEntry, ChainCheck
+    from ._cases import Cases, Closure, Closures, LookupFacts, Recommendation, Recommendations
     from ._clocks import Clocks
     from ._engine import DEFAULT_STORE, normalize_url
     from ._lookups import Job, JobProgress, Jobs, LookupOutcome, Reports, StoredLookup
@@ -30,19 +31,25 @@ __all__ = [
     "Audit",
     "AuditEntry",
     "AuditEvent",
+    "Cases",
     "ChainCheck",
     "Clock",
     "ClockClose",
     "ClockOutcome",
     "Clocks",
+    "Closure",
+    "Closures",
     "ConcurrentUpdate",
     "Job",
     "JobNotFound",
     "JobProgress",
     "Jobs",
+    "LookupFacts",
     "LookupOutcome",
     "NewAction",
     "NewClock",
+    "Recommendation",
+    "Recommendations",
     "Reports",
     "Store",
     "StoredLookup",
@@ -54,6 +61,12 @@ _LAZY = {
     "Audit": "._audit",
     "AuditEntry": "._audit",
     "ChainCheck": "._audit",
+    "Cases": "._cases",
+    "Closure": "._cases",
+    "Closures": "._cases",
+    "LookupFacts": "._cases",
+    "Recommendation": "._cases",
+    "Recommendations": "._cases",
     "Clocks": "._clocks",
     "DEFAULT_STORE": "._engine",
     "normalize_url": "._engine",

@@ -34,6 +34,7 @@ from .._identifiers import mask_account, mask_id_number, mask_name, mask_text
 from .._models import LookupReport, Party
 from .._money import Money
 from ._audit import Audit, AuditEvent, append_events
+from ._cases import Cases, Closures, Recommendations
 from ._clocks import Clocks, NewClock, clock_values
 from ._engine import DEFAULT_STORE, create_store_engine, migrate
 from ._lookups import Jobs, Reports, insert_report
@@ -185,6 +186,12 @@ class Store:
         self.jobs = Jobs(self._sessions)
         #: reports whose pending answers the worker collects
         self.reports = Reports(self._sessions)
+        #: the store read case by case (the case file and the court's figures)
+        self.cases = Cases(self._sessions)
+        #: how cases were closed, imported from the court's case system
+        self.closures = Closures(self._sessions)
+        #: judicial recommendations' evidence packs and their replies
+        self.recommendations = Recommendations(self._sessions)
 
     @property
     def url(self) -> str:

@@ -1,0 +1,534 @@
+"""``assetquery case …`` and ``assetquery stats``: the case file and the court's figures."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import datetime, timedelta
+from html import escape
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table as RichTable
+
+from .._batch._input import Rejection
+from .._batch._runner import ErrorsFile, default_errors_path
+from .._errors import InvalidInput
+from .._money import Money
+from .._time import SHANGHAI, utc_now
+from ..cases import (
+    CaseFile,
+    CourtFigures,
+    GroupFigures,
+    case_file,
+    case_files,
+    case_json,
+    court_figures,
+    read_closures,
+    write_case_file,
+)
+from ..cases._export import PAGE_CSS, tables
+from ..store import DEFAULT_STORE, Closure, Store
+from ._common import EXIT_REJECTED, EXIT_USAGE, CourtOption, OperatorOption, err, fail_cleanly, out
+from ._common import parse_within as _parse_within
+from ._sla import StoreOption, parse_moment
+
+__all__ = ["case_app", "stats"]
+
+case_app = typer.Typer(
+    help="The case file: what a case holds, has secured, and what needs doing next.",
+    no_args_is_help=True,
+)
+closures_app = typer.Typer(help="Case closures from the court's case system.", no_args_is_help=True)
+case_app.add_typer(closures_app, name="closures")
+
+CaseArgument = Annotated[
+    str, typer.Argument(help="The case number, e.g. '(2024)甘0191执1234号' (any brackets, 执/執).")
+]
+
+
+def _print_case(case: CaseFile) -> None:
+    for table in tables(case):
+        shown = RichTable(title=table.title, title_justify="left", show_lines=False)
+        for header in table.headers:
+            shown.add_column(header, overflow="fold")
+        for row in table.rows:
+            shown.add_row(*row)
+        if not table.rows:
+            shown.add_row("none 无", *([""] * (len(table.headers) - 1)))
+        out.print(shown)
+
+
+@case_app.command("show")
+def show(
+    number: CaseArgument,
+    store: StoreOption = DEFAULT_STORE,
+    as_json: Annotated[bool, typer.Option("--json", help="The whole file as JSON.")] = False,
+) -> None:
+    """One case: parties, lookups, assets found, controls, totals and the next dates."""
+    with fail_cleanly():
+        opened = Store(store)
+        try:
+            case = case_file(opened, number)
+        finally:
+            opened.close()
+    if as_json:
+        out.file.write(case_json(case) + "\n")
+        return
+    _print_case(case)
+
+
+@case_app.command("export")
+def export(
+    number: CaseArgument,
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="File to write: .json, .csv, .xlsx or .html.")
+    ],
+    file_format: Annotated[
+        str | None, typer.Option("--format", help="json, csv, xlsx or html [default: suffix].")
+    ] = None,
+    encoding: Annotated[
+        str, typer.Option("--encoding", help="CSV only: utf-8 (with BOM, for Excel) or gbk.")
+    ] = "utf-8",
+    store: StoreOption = DEFAULT_STORE,
+) -> None:
+    """Write the case file as JSON, CSV, XLSX (extra xlsx) or one printable HTML page."""
+    with fail_cleanly():
+        opened = Store(store)
+        try:
+            case = case_file(opened, number)
+        finally:
+            opened.close()
+        written = write_case_file(case, output, file_format=file_format, encoding=encoding.lower())
+    out.print(f"Wrote {output} ({written})")
+
+
+@case_app.command("list")
+def list_cases(
+    store: StoreOption = DEFAULT_STORE,
+    court: Annotated[str | None, typer.Option("--court", help="Only this court's cases.")] = None,
+    operator: Annotated[
+        str | None, typer.Option("--operator", help="Only cases this operator worked on.")
+    ] = None,
+    open_controls: Annotated[
+        bool, typer.Option("--open", help="Only cases with a freeze or seal not yet closed.")
+    ] = False,
+    uncovered_above: Annotated[
+        str | None, typer.Option("--uncovered-above", help="Only cases with more uncovered (CNY).")
+    ] = None,
+    renewal_within: Annotated[
+        str | None, typer.Option("--renewal-within", help="A renewal due within: 30d, 4w.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Cases in the store, with their totals, filtered."""
+    with fail_cleanly():
+        threshold = None
+        if uncovered_above is not None:
+            try:
+                threshold = Money(uncovered_above.replace(",", ""))
+            except ValueError:
+                raise InvalidInput(
+                    "--uncovered-above", f"{uncovered_above!r} is not an amount like 10000"
+                ) from None
+        window = _parse_within(renewal_within) if renewal_within is not None else None
+        opened = Store(store)
+        try:
+            files = case_files(
+                opened,
+                court=court,
+                operator=operator,
+                open_controls=open_controls,
+                uncovered_above=threshold,
+                renewal_within=window,
+            )
+        finally:
+            opened.close()
+    if as_json:
+        rows = [_summary(case) for case in files]
+        out.file.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
+        return
+    table = RichTable(title=f"{len(files)} case(s)", title_justify="left")
+    for column in ("case", "court", "claim", "frozen", "deducted", "uncovered", "open", "next"):
+        table.add_column(column)
+    for case in files:
+        summary = _summary(case)
+        table.add_row(
+            case.number,
+            case.court or "",
+            summary["claim"] or "",
+            summary["frozen"],
+            summary["deducted"],
+            summary["uncovered"] or "",
+            str(case.open_controls),
+            summary["next"] or "",
+        )
+    out.print(table)
+
+
+def _amount(money: Money | None) -> str | None:
+    return str(money.amount) if money is not None else None
+
+
+def _summary(case: CaseFile) -> dict[str, Any]:
+    t = case.totals
+    upcoming = next((d for d in case.next_dates if not d.overdue), None)
+    return {
+        "case_number": case.number,
+        "court": case.court,
+        "operators": list(case.operators),
+        "claim": _amount(t.claim),
+        "frozen": _amount(t.frozen),
+        "deducted": _amount(t.deducted),
+        "uncovered": _amount(t.uncovered),
+        "open_controls": case.open_controls,
+        "next": f"{upcoming.on} {upcoming.what}" if upcoming else None,
+    }
+
+
+@closures_app.command("import")
+def import_closures(
+    source: Annotated[Path, typer.Argument(help="CSV of case closures (see docs/figures.md).")],
+    errors: Annotated[
+        Path | None,
+        typer.Option("--errors", help="CSV of rejected rows [default: SOURCE.errors.csv]."),
+    ] = None,
+    store: StoreOption = DEFAULT_STORE,
+) -> None:
+    """Import how cases were closed; bad rows go to --errors, the good ones are kept."""
+    with fail_cleanly():
+        rows = read_closures(source)
+        first = next(rows, None)  # a file without the columns fails before anything is kept
+        good: list[Closure] = []
+        errors_path = errors or default_errors_path(source)
+        rejected = ErrorsFile(errors_path)
+        try:
+            for read in [first, *rows] if first else []:
+                if isinstance(read.closure, Rejection):
+                    rejected.write(read.closure)
+                else:
+                    good.append(read.closure)
+        finally:
+            rejected.close()
+        opened = Store(store)
+        try:
+            kept = opened.closures.put(good, source=str(source), at=utc_now())
+        finally:
+            opened.close()
+    refused = sum(1 for _ in _rejections(errors_path))
+    out.print(f"Imported {kept} closure(s); {refused} row(s) rejected.")
+    if refused:
+        err.print(f"Rejected rows and why: {errors_path}")
+        raise typer.Exit(EXIT_REJECTED)
+    errors_path.unlink(missing_ok=True)
+
+
+def _rejections(path: Path) -> list[list[str]]:
+    with path.open(encoding="utf-8-sig", newline="") as file:
+        return list(csv.reader(file))[1:]
+
+
+# --- stats -------------------------------------------------------------------------------------
+
+
+def _period(since: str | None, until: str | None) -> tuple[datetime | None, datetime | None]:
+    start = parse_moment(since, "--from")
+    end = parse_moment(until, "--to")
+    if end is not None and until is not None and len(until) <= 10:
+        end += timedelta(days=1)  # --to names the last day, included
+    if start is not None and end is not None and end <= start:
+        raise InvalidInput("--to", f"{until} is before --from {since}")
+    return start, end
+
+
+def _rate(value: float | None) -> str:
+    return f"{value:.1%}" if value is not None else ""
+
+
+def _hours(value: float | None) -> str:
+    if value is None:
+        return ""
+    return f"{value / 24:.1f} d" if value >= 48 else f"{value:.1f} h"
+
+
+_INSTITUTION_COLUMNS = (
+    "institution",
+    "name",
+    "operation",
+    "deadline",
+    "requests",
+    "answered",
+    "answered_in_time",
+    "feedback_rate",
+    "timely_rate",
+    "median_hours",
+    "p90_hours",
+    "overdue_open",
+)
+_GROUP_COLUMNS = (
+    "court",
+    "operator",
+    "lookups",
+    "lookups_with_assets",
+    "cases",
+    "cases_with_assets",
+    "controls_requested",
+    "controls_in_force",
+    "claims",
+    "frozen",
+    "deducted",
+    "deducted_share",
+    "lapsed",
+    "lapsed_amount",
+    "renewals",
+    "renewals_on_time",
+)
+
+
+def _group_values(group: GroupFigures) -> dict[str, Any]:
+    return {
+        "court": group.court,
+        "operator": group.operator,
+        "lookups": group.lookups,
+        "lookups_with_assets": group.lookups_with_assets,
+        "cases": group.cases,
+        "cases_with_assets": group.cases_with_assets,
+        "controls_requested": group.controls_requested,
+        "controls_in_force": group.controls_in_force,
+        "claims": str(group.claims.amount),
+        "frozen": str(group.frozen.amount),
+        "deducted": str(group.deducted.amount),
+        "deducted_share": group.deducted_share,
+        "lapsed": group.lapsed,
+        "lapsed_amount": str(group.lapsed_amount.amount),
+        "renewals": group.renewals,
+        "renewals_on_time": group.renewals_on_time,
+    }
+
+
+def figures_data(figures: CourtFigures) -> dict[str, Any]:
+    """The figures as JSON-ready data (``stats --format json``)."""
+    official = figures.official
+    return {
+        "from": figures.since.isoformat() if figures.since else None,
+        "to": figures.until.isoformat() if figures.until else None,
+        "generated_at": figures.generated_at.isoformat(),
+        "institutions": [
+            {
+                "institution": s.institution,
+                "name": s.institution_name,
+                "operation": s.operation,
+                "deadline": s.deadline,
+                "requests": s.count,
+                "answered": s.answered,
+                "answered_in_time": s.met,
+                "feedback_rate": s.feedback_rate,
+                "timely_rate": s.timely_rate,
+                "median_hours": s.median_hours,
+                "p90_hours": s.p90_hours,
+                "deadline_hours": s.deadline_hours,
+                "overdue_open": s.open_overdue,
+                "failed": s.failed,
+            }
+            for s in figures.institutions
+        ],
+        "groups": [_group_values(g) for g in figures.groups],
+        "total": _group_values(figures.total),
+        "official": None
+        if official is None
+        else {
+            "closed": official.closed,
+            "completed": official.completed,
+            "first_enforcement_closed": official.first_closed,
+            "first_enforcement_terminated": official.first_terminated,
+            "applied": str(official.applied.amount),
+            "recovered": str(official.recovered.amount),
+            "without_amount": official.without_amount,
+            "execution_rate": official.execution_rate,
+            "completion_rate": official.completion_rate,
+            "first_termination_rate": official.first_termination_rate,
+        },
+    }
+
+
+def _rows(data: dict[str, Any]) -> tuple[list[list[str]], list[list[str]]]:
+    def cell(value: Any) -> str:
+        if value is None:
+            return ""
+        if isinstance(value, float):
+            return f"{value:.4f}"
+        return str(value)
+
+    institutions = [[cell(i[c]) for c in _INSTITUTION_COLUMNS] for i in data["institutions"]]
+    groups = [[cell(g[c]) for c in _GROUP_COLUMNS] for g in [*data["groups"], data["total"]]]
+    groups[-1][0] = groups[-1][0] or "(all)"
+    return institutions, groups
+
+
+def _csv(data: dict[str, Any]) -> str:
+    institutions, groups = _rows(data)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["# institutions"])
+    writer.writerow(_INSTITUTION_COLUMNS)
+    writer.writerows(institutions)
+    writer.writerow([])
+    writer.writerow(["# courts and operators"])
+    writer.writerow(_GROUP_COLUMNS)
+    writer.writerows(groups)
+    if data["official"] is not None:
+        writer.writerow([])
+        writer.writerow(["# official indicators (closures imported)"])
+        writer.writerows([[k, "" if v is None else v] for k, v in data["official"].items()])
+    return buffer.getvalue()
+
+
+def _html(data: dict[str, Any], court: str | None) -> str:
+    institutions, groups = _rows(data)
+
+    def table(title: str, headers: tuple[str, ...], rows: list[list[str]]) -> str:
+        head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>" for row in rows
+        )
+        return f"<section><h2>{escape(title)}</h2><table><thead><tr>{head}</tr></thead>" + (
+            f"<tbody>{body}</tbody></table></section>"
+        )
+
+    official = data["official"]
+    sections = [
+        table("Institutions 机构反馈", _INSTITUTION_COLUMNS, institutions),
+        table("Courts and operators 法院与承办人", _GROUP_COLUMNS, groups),
+    ]
+    if official is not None:
+        sections.append(
+            table(
+                "Official indicators 质效指标 (closures imported)",
+                ("figure", "value"),
+                [[k, "" if v is None else str(v)] for k, v in official.items()],
+            )
+        )
+    period = f"{data['from'] or '…'} – {data['to'] or '…'}"
+    return (
+        '<!DOCTYPE html>\n<html lang="zh-CN">\n<head>\n<meta charset="utf-8">\n'
+        '<meta http-equiv="Content-Security-Policy" '
+        "content=\"default-src 'none'; style-src 'unsafe-inline'\">\n"
+        "<title>执行查控统计 Court figures</title>\n"
+        f"<style>{PAGE_CSS}</style>\n</head>\n<body><main>"
+        f"<header><p class='court'>{escape(court or '')}</p><h1>执行查控统计 Court figures</h1>"
+        f"<p class='meta'>{escape(period)}</p></header>"
+        + "".join(sections)
+        + "</main></body>\n</html>\n"
+    )
+
+
+def _print_figures(data: dict[str, Any]) -> None:
+    table = RichTable(title="Institutions 机构反馈", title_justify="left")
+    for column in ("institution", "operation", "deadline", "requests", "反馈率", "及时反馈率"):
+        table.add_column(column)
+    for column in ("median", "p90", "overdue open"):
+        table.add_column(column)
+    for i in data["institutions"]:
+        table.add_row(
+            i["name"],
+            i["operation"],
+            i["deadline"],
+            str(i["requests"]),
+            _rate(i["feedback_rate"]),
+            _rate(i["timely_rate"]),
+            _hours(i["median_hours"]),
+            _hours(i["p90_hours"]),
+            str(i["overdue_open"]),
+        )
+    out.print(table)
+    groups = RichTable(title="Courts and operators 法院与承办人", title_justify="left")
+    for column in ("court", "operator", "lookups", "with assets", "controls", "in force"):
+        groups.add_column(column)
+    for column in ("claims", "frozen", "deducted", "lapsed", "renewed on time"):
+        groups.add_column(column)
+    for g in [*data["groups"], data["total"]]:
+        groups.add_row(
+            g["court"] or ("(all)" if g is data["total"] else ""),
+            g["operator"] or "",
+            str(g["lookups"]),
+            str(g["lookups_with_assets"]),
+            str(g["controls_requested"]),
+            str(g["controls_in_force"]),
+            g["claims"],
+            g["frozen"],
+            f"{g['deducted']} ({_rate(g['deducted_share'])}, lower bound)",
+            f"{g['lapsed']} ({g['lapsed_amount']})",
+            f"{g['renewals_on_time']}/{g['renewals']}",
+        )
+    out.print(groups)
+    official = data["official"]
+    if official is None:
+        out.print(
+            "Official indicators (执行到位率, 执行完毕率, 首执终本率) need case closures: "
+            "import them with `assetquery case closures import FILE`."
+        )
+        return
+    out.print(
+        f"执行到位率 {_rate(official['execution_rate'])} · 执行完毕率 "
+        f"{_rate(official['completion_rate'])} · 首执终本率 "
+        f"{_rate(official['first_termination_rate'])} (over {official['closed']} closed cases)"
+    )
+
+
+def stats(
+    since: Annotated[str | None, typer.Option("--from", help="First day (or time).")] = None,
+    until: Annotated[str | None, typer.Option("--to", help="Last day, included.")] = None,
+    court: CourtOption = None,
+    operator: OperatorOption = None,
+    figures_format: Annotated[
+        str, typer.Option("--format", help="table, json, csv or html.")
+    ] = "table",
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write to this file.")
+    ] = None,
+    store: StoreOption = DEFAULT_STORE,
+) -> None:
+    """The court's figures for a period: institutions' feedback, what was secured, and (with
+    closures imported) the official indicators. Every figure is defined in docs/figures.md."""
+    with fail_cleanly():
+        if figures_format not in ("table", "json", "csv", "html"):
+            raise InvalidInput("--format", f"{figures_format!r}: use table, json, csv or html")
+        start, end = _period(since, until)
+        opened = Store(store)
+        try:
+            figures = court_figures(opened, since=start, until=end, court=court, operator=operator)
+        finally:
+            opened.close()
+    if not figures.institutions and figures.total.lookups == 0 and not figures.groups:
+        shown = " and ".join(
+            part
+            for part in (
+                f"from {start.astimezone(SHANGHAI):%Y-%m-%d}" if start else "",
+                f"before {end.astimezone(SHANGHAI):%Y-%m-%d}" if end else "",
+            )
+            if part
+        )
+        err.print(
+            f"error: the store holds no lookup, request or control {shown or 'at all'}"
+            + (f" for {court}" if court else "")
+            + (f" by {operator}" if operator else "")
+            + "; widen --from/--to or check --store"
+        )
+        raise typer.Exit(EXIT_USAGE)
+    data = figures_data(figures)
+    if figures_format == "table":
+        _print_figures(data)
+        return
+    if figures_format == "json":
+        text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    elif figures_format == "csv":
+        text = _csv(data)
+    else:
+        text = _html(data, court)
+    if output is None:
+        out.file.write(text)
+    else:
+        output.write_text(text, encoding="utf-8-sig" if figures_format == "csv" else "utf-8")
+        out.print(f"Wrote {output}")
