@@ -107,3 +107,14 @@ def test_sla_report_example(tmp_path: Path) -> None:
     html = report.read_text(encoding="utf-8")
     assert html.startswith("<!DOCTYPE html>") and "<svg" in html
     assert "http://" not in html and "https://" not in html
+
+
+def test_case_file_example_prints_the_totals_and_writes_every_format(tmp_path: Path) -> None:
+    stdout = run_example("case_file.py", str(tmp_path))
+    assert "frozen 7,000.00 CNY, deducted 3,000.00 CNY, uncovered 10,000.00 CNY" in stdout
+    assert "west bank inquiries: 1, answered 1, in time 0, median 30.1 h against 24 h" in stdout
+    assert "lapsed without renewal: 1 (200.00 CNY)" in stdout
+    assert "official indicators before closures are imported: None" in stdout
+    assert "执行到位率 20.0%" in stdout  # (3,000 deducted + 1,000 outside) / 20,000
+    for suffix in ("json", "csv", "xlsx", "html"):
+        assert (tmp_path / f"case.{suffix}").stat().st_size > 0

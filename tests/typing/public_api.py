@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from decimal import Decimal
+from pathlib import Path
 
 import assetquery
 from assetquery import (
@@ -159,3 +160,20 @@ def testing_kit() -> None:
 
 def _institution() -> Institution:
     return Institution(id="bank", name="bank")
+
+
+def case_file_and_figures(store_url: str, folder: Path) -> Money | None:
+    """What a court's system calls to show a case and the period's figures."""
+    from datetime import UTC, datetime
+
+    from assetquery.cases import CaseFile, CourtFigures, case_file, court_figures, write_case_file
+    from assetquery.store import Store
+
+    store = Store(store_url)
+    case: CaseFile = case_file(store, "(2024)甘0191执1234号")
+    written: str = write_case_file(case, folder / "case.xlsx")
+    figures: CourtFigures = court_figures(store, since=datetime(2026, 1, 1, tzinfo=UTC))
+    rate: float | None = figures.institutions[0].timely_rate
+    del written, rate
+    store.close()
+    return case.totals.uncovered

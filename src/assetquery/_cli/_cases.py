@@ -501,7 +501,7 @@ def stats(
             figures = court_figures(opened, since=start, until=end, court=court, operator=operator)
         finally:
             opened.close()
-    if not figures.institutions and figures.total.lookups == 0 and not figures.groups:
+    if figures.empty:
         shown = " and ".join(
             part
             for part in (

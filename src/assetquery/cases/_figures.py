@@ -93,6 +93,21 @@ class CourtFigures:
     total: GroupFigures  # everyone together
     official: OfficialIndicators | None  # None: no closures imported
 
+    @property
+    def empty(self) -> bool:
+        """Nothing happened in the period: no request, lookup, control, deduction, lapse,
+        renewal or closure (controls merely still in force do not count)."""
+        t = self.total
+        return not (
+            self.institutions
+            or t.lookups
+            or t.controls_requested
+            or t.deducted.fen
+            or t.lapsed
+            or t.renewals
+            or (self.official is not None and self.official.closed)
+        )
+
 
 def _within(moment: datetime, since: datetime | None, until: datetime | None) -> bool:
     return (since is None or moment >= since) and (until is None or moment < until)
