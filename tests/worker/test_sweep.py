@@ -11,13 +11,14 @@ import re
 import threading
 import time
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from assetquery._time import SHANGHAI
 from assetquery.sandbox import SandboxProcess
 from assetquery.store import ClockOutcome, Store
 
@@ -68,6 +69,17 @@ def test_the_sweep_renews_what_the_policy_covers_and_tells_the_webhook(
         frozen = freeze_one(store, config)
         assert frozen.returncode == 0, frozen.stderr
         (control,) = json.loads(frozen.stdout)
+        # A judicial recommendation sent 40 days ago, its written reply due in 30.
+        ledger = Store(store)
+        sent = ledger.recommendations.create(
+            "bank-west",
+            period=(date(2026, 1, 1), date(2026, 3, 31)),
+            directory=str(tmp_path),
+            reply_days=30,
+            at=datetime.now(UTC),
+        )
+        ledger.recommendations.sent(sent.id, on=datetime.now(SHANGHAI).date() - timedelta(days=40))
+        ledger.close()
         once = ("worker", "--once", "--store", store, "--config", config, "--within", "400d",
                 "--worker-id", "test-worker")  # fmt: skip
         swept = assetquery(*once)
@@ -76,6 +88,9 @@ def test_the_sweep_renews_what_the_policy_covers_and_tells_the_webhook(
         again = assetquery(*once)  # renewed: its period now ends beyond the window
         assert "0 renewal(s) due" in again.stdout, again.stdout
 
+    assert "1 recommendation reply(ies) overdue" in " ".join(swept.stdout.split())
+    (reply,) = {n["key"]: n for n in received if n["event"] == "reply_overdue"}.values()
+    assert reply["institution"] == "bank-west" and reply["detail"]["days_overdue"] == 10
     (notice,) = (n for n in received if n["event"] == "renewal_submitted")
     assert notice["action_id"] == control["id"] and notice["case_number"] == DEBTOR.case_number
     assert DEBTOR.name not in json.dumps(received, ensure_ascii=False)

@@ -82,7 +82,8 @@ def worker(
                 f"{report.unreachable} institution(s) not reached, {report.lapsed} lapsed; "
                 f"{report.renewals_due} renewal(s) due within {within} "
                 f"({report.renewed} renewed automatically); "
-                f"{report.overdue_institutions} institution(s) overdue."
+                f"{report.overdue_institutions} institution(s) overdue; "
+                f"{report.replies_overdue} recommendation reply(ies) overdue."
             )
             return
         units = concurrency or context.worker.slots

@@ -41,7 +41,8 @@ WEBHOOK_TIMEOUT = 10.0
 class Notice:
     """One thing to tell the court. ``key`` is stable across repeats of the same notice."""
 
-    event: str  # renewal_due, renewal_submitted, renewal_failed, lapsed, overdue, answer_overdue
+    event: str  # renewal_due, renewal_submitted, renewal_failed, lapsed, overdue,
+    # answer_overdue, reply_overdue
     key: str
     message: str
     case_number: str | None = None

@@ -10,7 +10,8 @@ One scheduled workflow a day (06:00 in Shanghai unless told otherwise), in coars
 3. **Renew** those the court's policy renews by itself (``[renewal]``; off by default) and
    that have no renewal on its way yet; every other one is a ``renewal_due`` warning.
 4. **Overdue**: institutions with requests past their deadline and still unanswered, one
-   notice per institution.
+   notice per institution; and judicial recommendations sent whose written reply is past
+   its deadline (``reply_overdue``), one notice each.
 5. **Notify**: every notice to the log and the configured hooks.
 
 Controls that end years from now stay in the ledger and are found by a later sweep; no job
@@ -26,16 +27,18 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from dbos import DBOS
 
 from .._errors import AssetqueryError, ConfigurationError
 from .._logging import get_logger
-from .._time import SHANGHAI, utc_now
+from .._time import SHANGHAI, local_date, utc_now
 from ..ledger import OPEN_STATES, ActionKind, ActionLedger, ActionState, ControlAction
 from ..ledger._renewals import covered, renewal_under_way
+from ..store import Recommendation
 from ._context import current, dispatcher_for, step, store_for
 from ._notify import Notice, notify
 from ._queues import WORK, queue
@@ -61,7 +64,8 @@ _CLOCK = re.compile(r"([01]?[0-9]|2[0-3]):([0-5][0-9])")
 class SweepReport:
     """What a sweep found: open actions asked about, how many changed, how many could not
     be asked (their institution unreachable), controls that lapsed, renewals due in the
-    window (and how many of them were renewed automatically), and institutions overdue."""
+    window (and how many of them were renewed automatically), institutions overdue, and
+    judicial recommendations whose reply is overdue."""
 
     synced: int
     changed: int
@@ -70,6 +74,7 @@ class SweepReport:
     renewed: int = 0
     lapsed: int = 0
     overdue_institutions: int = 0
+    replies_overdue: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,6 +251,34 @@ async def overdue_institutions() -> list[Notice]:
     ]
 
 
+def replies_overdue_notices(recommendations: Iterable[Recommendation], today: date) -> list[Notice]:
+    """A notice for every judicial recommendation sent whose reply is overdue, each day."""
+    return [
+        Notice(
+            event="reply_overdue",
+            key=f"reply_overdue:{r.id}:{today.isoformat()}",
+            message="no written reply to a judicial recommendation by its deadline",
+            institution=r.institution,
+            detail={
+                "recommendation": r.id,
+                "sent_on": r.sent_on.isoformat() if r.sent_on else None,
+                "reply_due": r.reply_due.isoformat() if r.reply_due else None,
+                "days_overdue": (today - r.reply_due).days if r.reply_due else None,
+            },
+        )
+        for r in recommendations
+        if r.state(today) == "reply overdue"
+    ]
+
+
+@step("assetquery.sweep.replies")
+async def replies_overdue() -> list[Notice]:
+    """Judicial recommendations whose institution has not replied in writing in time."""
+    store = store_for(current().store_url)
+    found = await asyncio.to_thread(store.recommendations.find)
+    return replies_overdue_notices(found, local_date(utc_now()))
+
+
 @DBOS.workflow(name="assetquery.sweep")
 async def daily_sweep(scheduled_at: datetime, context: object) -> None:
     """The scheduled sweep."""
@@ -286,7 +319,8 @@ async def _sweep(scheduled_at: datetime) -> SweepReport:
         if not d.automatic
     ]
     late = await overdue_institutions()
-    await notify(notices + late)
+    replies = await replies_overdue()
+    await notify(notices + late + replies)
     report = SweepReport(
         synced=synced.asked,
         changed=synced.changed,
@@ -295,6 +329,7 @@ async def _sweep(scheduled_at: datetime) -> SweepReport:
         renewed=sum(1 for n in notices if n.event == "renewal_submitted"),
         lapsed=len(synced.lapsed),
         overdue_institutions=len(late),
+        replies_overdue=len(replies),
     )
     log.info("sweep done", scheduled_at=scheduled_at.isoformat(), **_fields(report))
     return report
