@@ -136,9 +136,7 @@ def main(folder: Path) -> None:
 
     figures = court_figures(store, now=READ_AT)
     west = next(
-        s
-        for s in figures.institutions
-        if s.institution == "bank-west" and s.operation == "inquiry"
+        s for s in figures.institutions if s.institution == "bank-west" and s.operation == "inquiry"
     )
     print(
         f"west bank inquiries: {west.count}, answered {west.answered}, "
