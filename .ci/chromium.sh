@@ -6,9 +6,10 @@
 #   source .ci/chromium.sh
 set -euo pipefail
 
-# A small CJK font too: without one, Chinese names and case numbers render as empty boxes.
-if [ ! -x /usr/bin/chromium ]; then
-    echo "installing Chromium (Debian package)…"
+# A small CJK font too: without one, Chinese names, case numbers and the charts' labels
+# render as empty boxes (the evidence pack's PDF and screenshot are checked for them).
+if [ ! -x /usr/bin/chromium ] || [ ! -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ]; then
+    echo "installing Chromium and a CJK font (Debian packages)…"
     export DEBIAN_FRONTEND=noninteractive
     SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
     $SUDO apt-get update -qq
