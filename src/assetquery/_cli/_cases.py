@@ -49,6 +49,14 @@ CaseArgument = Annotated[
 ]
 
 
+def _read_case(url: str, number: str) -> CaseFile:
+    opened = Store(url)
+    try:
+        return case_file(opened, number)
+    finally:
+        opened.close()
+
+
 def _print_case(case: CaseFile) -> None:
     for table in tables(case):
         shown = RichTable(title=table.title, title_justify="left", show_lines=False)
@@ -69,11 +77,7 @@ def show(
 ) -> None:
     """One case: parties, lookups, assets found, controls, totals and the next dates."""
     with fail_cleanly():
-        opened = Store(store)
-        try:
-            case = case_file(opened, number)
-        finally:
-            opened.close()
+        case = _read_case(store, number)
     if as_json:
         out.file.write(case_json(case) + "\n")
         return
@@ -96,11 +100,7 @@ def export(
 ) -> None:
     """Write the case file as JSON, CSV, XLSX (extra xlsx) or one printable HTML page."""
     with fail_cleanly():
-        opened = Store(store)
-        try:
-            case = case_file(opened, number)
-        finally:
-            opened.close()
+        case = _read_case(store, number)
         written = write_case_file(case, output, file_format=file_format, encoding=encoding.lower())
     out.print(f"Wrote {output} ({written})")
 
