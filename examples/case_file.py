@@ -14,7 +14,9 @@ The history, on simulated time (a year takes a second):
 
 Then it prints the case file's totals and next dates, writes the case file as JSON, CSV,
 XLSX and HTML and the court's figures as JSON into OUTPUT_DIR (default: a temporary folder),
-and imports a closure so the official indicators appear. Everything is fictional.
+imports a closure so the official indicators appear, and writes the west bank's evidence
+pack for a judicial recommendation (letter.html, letter.pdf with Chromium, annex.csv) into
+OUTPUT_DIR/pack. Everything is fictional.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from assetquery import Case, Dispatcher, Money, Party
 from assetquery.cases import Closure, case_file, court_figures, write_case_file
 from assetquery.ledger import ActionLedger
 from assetquery.sandbox import SandboxConfig, create_app, dataset, run_simulated, sandbox_admin
+from assetquery.sla import PrintError, evidence_pack, write_evidence_pack
 from assetquery.store import Store
 
 START = datetime.fromisoformat("2026-01-05T09:00:00+08:00")
@@ -163,7 +166,34 @@ def main(folder: Path) -> None:
         f"with the closure: 执行到位率 {official.execution_rate:.1%}, "
         f"首执终本率 {official.first_termination_rate:.0%}"
     )
+    evidence(store, folder)
     store.close()
+
+
+def evidence(store: Store, folder: Path) -> None:
+    """The west bank's evidence pack for a judicial recommendation, over the whole year."""
+    pack = evidence_pack(
+        store,
+        "bank-west",
+        since=START,
+        until=READ_AT,
+        settings=Dispatcher.sandbox().settings,  # the sandbox's institutions: its peers
+        court="甘肃省兰州市中级人民法院",
+        now=READ_AT,
+    )
+    (inquiry,) = (s for s in pack.stats if s.operation == "inquiry")
+    print(
+        f"evidence pack for {pack.institution_name}: {inquiry.count} inquiry, "
+        f"及时反馈率 {inquiry.timely_rate:.0%}, {len(pack.rows)} request(s) in the annex"
+    )
+    try:
+        files = write_evidence_pack(pack, folder / "pack")
+    except PrintError as error:  # no Chromium here: the letter and the annex are written
+        print(f"  letter and annex written to {folder / 'pack'}; no PDF: {error}")
+    else:
+        print(
+            f"  {files.letter.name}, {files.pdf.name} and {files.annex.name} in {folder / 'pack'}"
+        )
 
 
 if __name__ == "__main__":

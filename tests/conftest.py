@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,8 @@ from stdnum.cn import ric, uscc
 
 from assetquery import Case, Party
 from assetquery.sandbox import SandboxProcess
+
+from .browser import Chromium
 
 # The same examples on every run (a failure is reproducible); HYPOTHESIS_PROFILE=explore
 # draws fresh ones and remembers failures in .hypothesis/.
@@ -151,3 +154,17 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         for line in leaks[:5]:
             print("   ", _LEAK.sub(lambda m: f"<<{m.group()}>>", line)[:300])
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+# --- a real browser, for the pages assetquery writes ------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Chromium:
+    """Skipped without Chromium, unless ASSETQUERY_REQUIRE_BROWSER says it must be there."""
+    path = os.environ.get("ASSETQUERY_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+    if not os.access(path, os.X_OK):
+        if os.environ.get("ASSETQUERY_REQUIRE_BROWSER"):
+            pytest.fail("ASSETQUERY_REQUIRE_BROWSER is set but Chromium is not installed")
+        pytest.skip("no Chromium: install Debian's chromium package (.ci/chromium.sh does)")
+    return Chromium(path)

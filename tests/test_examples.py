@@ -118,3 +118,6 @@ def test_case_file_example_prints_the_totals_and_writes_every_format(tmp_path: P
     assert "执行到位率 20.0%" in stdout  # (3,000 deducted + 1,000 outside) / 20,000
     for suffix in ("json", "csv", "xlsx", "html"):
         assert (tmp_path / f"case.{suffix}").stat().st_size > 0
+    assert "evidence pack for 西部农村商业银行（沙盒）: 1 inquiry, 及时反馈率 0%" in stdout
+    assert (tmp_path / "pack" / "letter.html").stat().st_size > 0
+    assert (tmp_path / "pack" / "annex.csv").read_text(encoding="utf-8-sig").count("\n") == 3

@@ -29,6 +29,8 @@ from assetquery.cases import CaseFile, CaseNotFound, case_file, case_files, cour
 from assetquery.sandbox import run_simulated
 from assetquery.store import Store
 
+from ..browser import Chromium, net_log_requests
+
 EXAMPLE = Path(__file__).parents[2] / "examples" / "case_file.py"
 NOW = datetime.fromisoformat("2027-01-10T10:00:00+08:00")
 CASE = "（2026）甘01执6490号"
@@ -351,3 +353,22 @@ def test_the_history_reads_the_same_on_postgresql(store_url: str) -> None:
     assert case.totals.uncovered == cny("10000.00")
     assert case.totals.frozen.amount == Decimal("7000.00")
     assert (figures.total.lapsed, figures.total.renewals_on_time) == (1, 1)
+
+
+def test_chromium_renders_the_case_page_and_fetches_nothing(
+    case: CaseFile, chromium: Chromium, tmp_path: Path
+) -> None:
+    from assetquery.cases import write_case_file
+
+    page = tmp_path / "case.html"
+    write_case_file(case, page)
+    log = tmp_path / "net-log.json"
+    dom = chromium.run(
+        tmp_path / "profile", page.as_uri(), "--dump-dom", f"--log-net-log={log}"
+    ).stdout
+    assert dom.count("<table>") == 7  # totals, parties, lookups, assets, controls, ops, dates
+    assert "邓明华" in dom and "尚未控制" in dom and "2027-12-30" in dom
+    assert [r.url for r in net_log_requests(log) if r.for_a_page] == []
+    shot = tmp_path / "case.png"
+    chromium.run(tmp_path / "profile-shot", page.as_uri(), f"--screenshot={shot}")
+    assert shot.stat().st_size > 20_000  # a page of tables and Chinese text, not a blank one

@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import itertools
-import json
-import os
 import random
 import re
-import shutil
 import socket
 import struct
-import subprocess
 import zlib
 from collections import Counter
 from collections.abc import Sequence
@@ -25,6 +21,8 @@ import pytest
 from assetquery._time import SHANGHAI
 from assetquery.sla._html import render_html
 from assetquery.sla._model import BreachItem, OperationStats, PerformanceReport, TrendPoint
+
+from ..browser import Chromium, net_log_requests
 
 # --- a realistic report: nine weeks, four institutions -----------------------------------------
 
@@ -392,45 +390,6 @@ def test_breach_rate_axes_are_labelled_in_round_steps(
 
 # --- in a real browser -------------------------------------------------------------------------
 
-CHROMIUM_FLAGS = (
-    "--headless",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-    "--disable-extensions",
-    "--disable-features=NetworkTimeServiceQuerying",
-    "--hide-scrollbars",
-)
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    path = os.environ.get("ASSETQUERY_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-    if not os.access(path, os.X_OK):
-        if os.environ.get("ASSETQUERY_REQUIRE_BROWSER"):
-            pytest.fail("ASSETQUERY_REQUIRE_BROWSER is set but Chromium is not installed")
-        pytest.skip("no Chromium: install Debian's chromium package (.ci/chromium.sh does)")
-    return path
-
-
-def run_chromium(
-    chromium: str, profile: Path, url: str, *options: str
-) -> subprocess.CompletedProcess[str]:
-    flags = [*CHROMIUM_FLAGS, f"--user-data-dir={profile}"]
-    if os.geteuid() == 0:
-        flags.append("--no-sandbox")  # Chromium refuses to run as root with its sandbox
-    return subprocess.run(
-        [chromium, *flags, *options, url],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-
 
 @dataclass(frozen=True)
 class Rendered:
@@ -441,16 +400,15 @@ class Rendered:
 
 
 @pytest.fixture(scope="module")
-def rendered(chromium: str, page: str, tmp_path_factory: pytest.TempPathFactory) -> Rendered:
+def rendered(chromium: Chromium, page: str, tmp_path_factory: pytest.TempPathFactory) -> Rendered:
     """The report opened twice: its DOM dumped, then screenshot while logging the network."""
     work = tmp_path_factory.mktemp("browser")
     html_file = work / "report.html"
     html_file.write_text(page, encoding="utf-8")
     url = html_file.as_uri()
-    dom = run_chromium(chromium, work / "profile-dom", url, "--dump-dom").stdout
+    dom = chromium.run(work / "profile-dom", url, "--dump-dom").stdout
     screenshot, net_log = work / "report.png", work / "net-log.json"
-    run_chromium(
-        chromium,
+    chromium.run(
         work / "profile-shot",
         url,
         f"--screenshot={screenshot}",
@@ -538,44 +496,13 @@ def test_chromium_screenshot_is_a_real_page(rendered: Rendered) -> None:
     assert len(set(rows)) > 300
 
 
-@dataclass(frozen=True)
-class LoggedRequest:
-    url: str
-    initiator: str  # the requesting origin; "not an origin" for the browser's own requests
-    isolation_key: str  # the top-level site the request was made for
-
-    @property
-    def for_a_page(self) -> bool:
-        """Made for a document (its own subresource or navigation), not by the browser itself."""
-        return self.initiator != "not an origin" or "file://" in self.isolation_key
-
-
-def _net_log_requests(path: Path) -> list[LoggedRequest]:
-    """Every URL request in a Chromium net log (--log-net-log)."""
-    text = path.read_text(encoding="utf-8").rstrip()
-    # Chromium may exit before closing the JSON; its writer leaves "...,\n" then.
-    if not text.endswith("}"):
-        text = text.rstrip(",") + "]}"
-    log = json.loads(text)
-    start_job = log["constants"]["logEventTypes"]["URL_REQUEST_START_JOB"]
-    return [
-        LoggedRequest(
-            event["params"]["url"],
-            event["params"].get("initiator", ""),
-            event["params"].get("network_isolation_key", ""),
-        )
-        for event in log["events"]
-        if event["type"] == start_job and "url" in event.get("params", {})
-    ]
-
-
 def test_chromium_makes_no_request_for_the_page(
-    rendered: Rendered, chromium: str, tmp_path: Path
+    rendered: Rendered, chromium: Chromium, tmp_path: Path
 ) -> None:
     # Chromium itself may still call home (account and update checks no flag turns off); those
     # are the browser's, with no page origin. Nothing may be requested on the page's behalf:
     # the file:// page itself is read without a network request.
-    requests = _net_log_requests(rendered.net_log)
+    requests = net_log_requests(rendered.net_log)
     assert [r.url for r in requests if r.for_a_page] == []
 
     # The log does show a page's request: a page with an image from a closed loopback port
@@ -586,7 +513,5 @@ def test_chromium_makes_no_request_for_the_page(
     control = tmp_path / "control.html"
     control.write_text(f'<img src="{image}">', encoding="utf-8")
     log = tmp_path / "control-net-log.json"
-    run_chromium(
-        chromium, tmp_path / "profile", control.as_uri(), "--dump-dom", f"--log-net-log={log}"
-    )
-    assert {r.url for r in _net_log_requests(log) if r.for_a_page} == {image}
+    chromium.run(tmp_path / "profile", control.as_uri(), "--dump-dom", f"--log-net-log={log}")
+    assert {r.url for r in net_log_requests(log) if r.for_a_page} == {image}

@@ -1,28 +1,45 @@
-"""``assetquery sla …``: who owes an answer, and how each institution performs."""
+"""``assetquery sla …``: who owes an answer, how each institution performs, and the judicial
+recommendations (司法建议书) written to the slow ones."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
-from datetime import datetime, time
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from pydantic import TypeAdapter
+from rich.markup import escape
 from rich.table import Table
 
+from .._config import Settings, load_settings, settings_from_mapping
 from .._errors import InvalidInput
-from .._time import SHANGHAI, utc_now
-from ..sla import Clock, PerformanceReport, overdue, performance, render_html
-from ..store import DEFAULT_STORE, Store
-from ._common import fail_cleanly, out
+from .._time import SHANGHAI, local_date, utc_now
+from ..sandbox import institutions
+from ..sandbox._wiring import SANDBOX_BASE_URL
+from ..sla import (
+    Clock,
+    EvidencePack,
+    PerformanceReport,
+    PrintError,
+    evidence_pack,
+    overdue,
+    performance,
+    render_html,
+    write_evidence_pack,
+)
+from ..sla._recommend import period_bounds
+from ..store import DEFAULT_STORE, Recommendation, Store
+from ._common import EXIT_REJECTED, ConfigOption, CourtOption, err, fail_cleanly, out
 
 __all__ = ["sla_app"]
 
 sla_app = typer.Typer(
-    help="Institution deadlines: overdue requests and performance reports.", no_args_is_help=True
+    help="Institution deadlines: overdue requests, performance reports, judicial recommendations.",
+    no_args_is_help=True,
 )
 
 StoreOption = Annotated[
@@ -227,3 +244,246 @@ def _print_report(report: PerformanceReport) -> None:
             "Some deadlines are provisional: no holiday schedule is announced for their "
             "year yet (see docs/calendar.md)."
         )
+
+
+# --- judicial recommendations ---------------------------------------------------------------
+
+#: the period a recommendation covers when --from is not given, today included
+DEFAULT_PERIOD_DAYS = 90
+
+
+def _settings(config: Path | None) -> Settings:
+    """The configuration's institutions, or the sandbox's when there is no configuration."""
+    if config is not None:
+        return load_settings(config)
+    return settings_from_mapping(
+        {"institutions": institutions(SANDBOX_BASE_URL)}, "sandbox configuration"
+    )
+
+
+def _day(text: str | None, option: str) -> date | None:
+    moment = parse_moment(text, option)
+    return local_date(moment) if moment is not None else None
+
+
+def _rate(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1%}"
+
+
+def _print_pack(pack: EvidencePack, directory: Path) -> None:
+    table = Table(
+        title=escape(
+            f"{pack.institution_name} ({pack.institution}), {pack.period_from} – {pack.period_to}"
+        ),
+        title_justify="left",
+    )
+    for column in (
+        "operation",
+        "deadline",
+        "requests",
+        "answered",
+        "反馈率",
+        "on time",
+        "及时反馈率",
+        "rank",
+    ):
+        table.add_column(column)
+    ranks = {r.operation: r for r in pack.rankings}
+    for s in pack.stats:
+        ranking = ranks[s.operation]
+        table.add_row(
+            s.operation,
+            s.deadline,
+            str(s.count),
+            str(s.answered),
+            _rate(s.feedback_rate),
+            str(s.met),
+            _rate(s.timely_rate),
+            f"{ranking.position} of {ranking.ranked}" if ranking.position else "",
+        )
+    out.print(table)
+    written = ", ".join(str(directory / name) for name in ("letter.html", "letter.pdf"))
+    out.print(
+        escape(f"Wrote {written} and {directory / 'annex.csv'} ({len(pack.rows)} requests)."),
+        soft_wrap=True,
+    )
+
+
+@sla_app.command("recommend")
+def recommend_command(
+    institution: Annotated[
+        str, typer.Option("--institution", help="The institution's id, as configured.")
+    ],
+    directory: Annotated[
+        Path,
+        typer.Option("-o", "--out", help="Directory to write the pack into.", file_okay=False),
+    ],
+    date_from: Annotated[
+        str | None,
+        typer.Option("--from", help=f"First day (default: {DEFAULT_PERIOD_DAYS} days to today)."),
+    ] = None,
+    date_to: Annotated[
+        str | None, typer.Option("--to", help="Last day, included (default: today).")
+    ] = None,
+    court: CourtOption = None,
+    reply_days: Annotated[
+        int,
+        typer.Option(
+            "--reply-days", min=1, max=365, help="Days the institution has to reply in writing."
+        ),
+    ] = 30,
+    config: ConfigOption = None,
+    store: StoreOption = DEFAULT_STORE,
+) -> None:
+    """Write the evidence pack of a judicial recommendation (司法建议书) to one institution:
+    the draft letter (letter.html, letter.pdf) and every request of the period (annex.csv)."""
+    with fail_cleanly():
+        settings = _settings(config)
+        today = local_date(utc_now())
+        last = _day(date_to, "--to") or today
+        first = _day(date_from, "--from") or last - timedelta(days=DEFAULT_PERIOD_DAYS - 1)
+        since, until = period_bounds(first, last)
+        opened = Store(store)
+        try:
+            pack = evidence_pack(
+                opened,
+                institution,
+                since=since,
+                until=until,
+                settings=settings,
+                court=court or settings.court,
+                reply_days=reply_days,
+            )
+            try:
+                write_evidence_pack(pack, directory)
+            except PrintError as exc:
+                err.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
+                err.print(
+                    f"{escape(str(directory / 'letter.html'))} and "
+                    f"{escape(str(directory / 'annex.csv'))} are written, but nothing was "
+                    "recorded: print the letter from a browser, or fix the above and run the "
+                    "command again.",
+                    soft_wrap=True,
+                )
+                raise typer.Exit(EXIT_REJECTED) from None
+            except OSError as exc:
+                raise InvalidInput(
+                    "--out", f"cannot write into {directory}: {exc.strerror or exc}"
+                ) from None
+            record = opened.recommendations.create(
+                institution,
+                period=(first, last),
+                directory=str(directory.resolve()),
+                reply_days=reply_days,
+                at=pack.generated_at,
+            )
+        finally:
+            opened.close()
+    _print_pack(pack, directory)
+    out.print(
+        f"Recorded as recommendation {record.id} (draft). When the letter has gone out: "
+        f"assetquery sla sent {record.id} --on YYYY-MM-DD"
+    )
+
+
+NumberArgument = Annotated[
+    int, typer.Argument(help="The recommendation's number (`sla recommendations` lists them).")
+]
+
+
+@sla_app.command("sent")
+def sent_command(
+    number: NumberArgument,
+    on: Annotated[str | None, typer.Option("--on", help="Day it was sent (default today).")] = None,
+    store: StoreOption = DEFAULT_STORE,
+) -> None:
+    """Mark a recommendation's letter sent: its written reply is due its reply days later."""
+    with fail_cleanly():
+        day = _day(on, "--on") or local_date(utc_now())
+        opened = Store(store)
+        try:
+            record = opened.recommendations.sent(number, on=day)
+        finally:
+            opened.close()
+    out.print(
+        f"Recommendation {record.id} to {record.institution} sent on {record.sent_on}: "
+        f"the reply is due by {record.reply_due}."
+    )
+
+
+@sla_app.command("replied")
+def replied_command(
+    number: NumberArgument,
+    on: Annotated[
+        str | None, typer.Option("--on", help="Day the reply came (default today).")
+    ] = None,
+    store: StoreOption = DEFAULT_STORE,
+) -> None:
+    """Mark a recommendation replied to by its institution."""
+    with fail_cleanly():
+        day = _day(on, "--on") or local_date(utc_now())
+        opened = Store(store)
+        try:
+            record = opened.recommendations.replied(number, on=day)
+        finally:
+            opened.close()
+    late = ""
+    if record.reply_due is not None and day > record.reply_due:
+        late = f", {(day - record.reply_due).days} day(s) after it was due"
+    out.print(f"Recommendation {record.id} to {record.institution} replied on {day}{late}.")
+
+
+def _recommendation_json(record: Recommendation, today: date) -> dict[str, object]:
+    data: dict[str, object] = TypeAdapter(Recommendation).dump_python(record, mode="json")
+    data["state"] = record.state(today)
+    return data
+
+
+@sla_app.command("recommendations")
+def recommendations_command(
+    institution: Annotated[
+        str | None, typer.Option("--institution", help="Only those to this institution.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    store: StoreOption = DEFAULT_STORE,
+) -> None:
+    """Judicial recommendations written, and their state: draft, awaiting reply, reply
+    overdue or replied."""
+    with fail_cleanly():
+        opened = Store(store)
+        try:
+            records = opened.recommendations.find(institution)
+        finally:
+            opened.close()
+    today = local_date(utc_now())
+    if as_json:
+        out.print_json(
+            json.dumps([_recommendation_json(r, today) for r in records], ensure_ascii=False)
+        )
+        return
+    table = Table(title=f"{len(records)} recommendation(s)", title_justify="left")
+    for column in (
+        "no.",
+        "institution",
+        "period",
+        "state",
+        "written",
+        "sent",
+        "reply due",
+        "replied",
+        "directory",
+    ):
+        table.add_column(column)
+    for r in records:
+        table.add_row(
+            str(r.id),
+            r.institution,
+            f"{r.period_from} – {r.period_to}",
+            r.state(today),
+            str(local_date(r.created_at)),
+            str(r.sent_on or ""),
+            str(r.reply_due or ""),
+            str(r.replied_on or ""),
+            r.directory,
+        )
+    out.print(table)

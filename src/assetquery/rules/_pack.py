@@ -31,6 +31,7 @@ from pydantic import (
     Field,
     PlainSerializer,
     ValidationError,
+    ValidationInfo,
     WithJsonSchema,
     field_validator,
     model_validator,
@@ -254,6 +255,11 @@ class RulePack(BaseModel):
         default_factory=dict,
         description="default deadlines per institution type (adapter name) and operation",
     )
+    sla_sources: Mapping[str, str] = Field(
+        default_factory=dict,
+        description="where each institution type's deadlines come from, as a judicial "
+        "recommendation cites it",
+    )
 
     @field_validator("sla")
     @classmethod
@@ -267,6 +273,25 @@ class RulePack(BaseModel):
                     f"sla.{adapter}: unknown operation(s) {', '.join(unknown)}; "
                     f"use {', '.join(sorted(SLA_OPERATIONS))}"
                 )
+        return value
+
+    @field_validator("sla_sources")
+    @classmethod
+    def _sla_sources_cite_deadlines(
+        cls, value: Mapping[str, str], info: ValidationInfo
+    ) -> Mapping[str, str]:
+        # A source cites the pack's own deadlines: a type without any has nothing to cite, and
+        # a stray key (a misspelt type, a credential pasted in the wrong table) is refused.
+        sla = info.data.get("sla")
+        if sla is not None:
+            uncited = sorted(set(value) - set(sla))
+            if uncited:
+                raise ValueError(
+                    f"{', '.join(uncited)}: no [sla.<type>] deadlines to cite for that type; "
+                    f"name one of {', '.join(sorted(sla)) or '(none: add an [sla.<type>] table)'}"
+                )
+        if any(not text.strip() for text in value.values()):
+            raise ValueError("a source is empty; cite the provision the deadlines rest on")
         return value
 
     @field_validator("sources")
