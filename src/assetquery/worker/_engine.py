@@ -13,6 +13,7 @@ machine comes back under the same id and resumes its own work.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import socket
 from collections.abc import AsyncIterator
@@ -23,11 +24,14 @@ from dbos import DBOS, DBOSConfig
 from sqlalchemy.engine import make_url
 
 from .._errors import ConfigurationError
+from .._logging import get_logger
 from ..store._engine import normalize_url
-from ._context import WorkerContext, configure
+from ._context import WorkerContext, configure, database_unavailable, store_for
 from ._queues import register_queues
 
-__all__ = ["APP_NAME", "engine_running", "executor_id", "system_database_url"]
+__all__ = ["APP_NAME", "engine_running", "executor_id", "store_reachable", "system_database_url"]
+
+log = get_logger("assetquery.worker")
 
 #: the application's name in the engine's tables (shared by every worker of one court)
 APP_NAME = "assetquery"
@@ -61,6 +65,22 @@ def system_database_url(store_url: str) -> str:
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+async def store_reachable(url: str, *, attempts: int = 8) -> None:
+    """Wait, as the steps do (1, 2, 4, … s: about two minutes), for a store that cannot be
+    reached: a worker started while its database restarts or fails over waits for it
+    instead of exiting. The store is opened (and migrated) here, before the engine."""
+    for attempt in range(attempts):
+        try:
+            await asyncio.to_thread(store_for, url)
+            return
+        except Exception as error:
+            if not database_unavailable(error) or attempt == attempts - 1:
+                raise
+            wait = 2.0**attempt
+            log.warning("store not reachable yet", retry_in_s=wait, error=type(error).__name__)
+            await asyncio.sleep(wait)
+
+
 @asynccontextmanager
 async def engine_running(
     context: WorkerContext, worker_id: str, *, concurrency: int | None = None
@@ -76,6 +96,7 @@ async def engine_running(
     from . import _answers, _follow, _jobs, _notify, _scan, _sweep  # noqa: F401
 
     configure(context)
+    await store_reachable(context.store_url)
     config: DBOSConfig = {
         "name": APP_NAME,
         "system_database_url": system_database_url(context.store_url),
