@@ -32,6 +32,7 @@ from . import (
     d_fan_out,
     e_memory,
     f_store,
+    g_main_job,
     h_worker,
 )
 from .harness import Log, ScenarioResult, print_table, write_json
@@ -55,6 +56,7 @@ DEFAULT: dict[str, Plan] = {
     "d": Plan(1000, {"cap": 50, "latency": 0.02}),
     "e": Plan(e_memory.LARGE, {"sizes": (e_memory.SMALL, e_memory.LARGE)}),
     "f": Plan(500, {"batch": 100}),
+    "g": Plan(2000),
     "h": Plan(2000, {"latency": 0.02, "n2": 400, "latency2": 0.2, "rss_n": 100_000}),
 }
 #: --quick: tiny sizes, enough to prove every scenario runs end to end
@@ -65,10 +67,11 @@ QUICK: dict[str, Plan] = {
     "d": Plan(30, {"cap": 10, "latency": 0.02}),
     "e": Plan(1000, {"sizes": (200, 1000)}),
     "f": Plan(20, {"batch": 5}),
+    "g": Plan(30),
     "h": Plan(40, {"latency": 0.0, "n2": 40, "latency2": 0.05, "rss_n": 0}),
 }
 #: the order of a full run: e last, as its batches are long
-ORDER = ("a", "b", "c", "d", "f", "h", "e")
+ORDER = ("a", "b", "c", "d", "f", "g", "h", "e")
 TITLES = {
     "a": a_in_process.TITLE,
     "b": b_loopback_cpu.TITLE,
@@ -76,6 +79,7 @@ TITLES = {
     "d": d_fan_out.TITLE,
     "e": e_memory.TITLE,
     "f": f_store.TITLE,
+    "g": g_main_job.TITLE,
     "h": h_worker.TITLE,
 }
 
@@ -96,6 +100,8 @@ def run_scenario(
         return e_memory.run(knobs["sizes"], memory_repeat, log=log)
     if scenario == "f":
         return f_store.run(plan.n, repeat, warmup=warmup, log=log, **knobs)
+    if scenario == "g":
+        return g_main_job.run(plan.n, repeat, warmup=warmup, log=log)
     if scenario == "h":
         return h_worker.run(plan.n, repeat, warmup=warmup, log=log, **knobs)
     raise ValueError(f"no scenario {scenario!r}")
@@ -113,7 +119,7 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
         choices=sorted(DEFAULT),
         default=list(ORDER),
         metavar="ID",
-        help="scenarios to run, in this order, among a b c d e f h [default: all, e last]",
+        help="scenarios to run, in this order, among a b c d e f g h [default: all, e last]",
     )
     parser.add_argument(
         "--repeat", type=int, help="measured repetitions per side [default: 5; --quick: 1]"

@@ -51,6 +51,7 @@ def run_benchmarks(tmp_path: Path, *arguments: str) -> tuple[str, dict[str, Any]
         pytest.param("d", marks=LOOPBACK),
         "e",
         "f",
+        "g",
         pytest.param("h", marks=LOOPBACK),
     ],
 )

@@ -240,6 +240,7 @@ PINNED: dict[str, set[str]] = {
         "Jobs",
         "LookupFacts",
         "LookupOutcome",
+        "LookupRecord",
         "NewAction",
         "NewClock",
         "Recommendation",

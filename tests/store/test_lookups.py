@@ -169,3 +169,26 @@ def test_an_answer_given_up_closes_its_clock_as_overdue(store: Store, case: Case
         answered_at=None,
     )  # fmt: skip
     assert closed is not None and closed.outcome is ClockOutcome.OVERDUE
+
+
+def test_several_lookups_are_recorded_in_one_go_each_at_its_time(
+    store: Store, person: Party, case: Case
+) -> None:
+    from assetquery.store import LookupRecord
+
+    records = []
+    for index in range(3):
+        at = T0 + timedelta(minutes=index)
+        lookup_id = f"{index:032d}"
+        event = AuditEvent(event="inquiry.sent", actor="李承办", case_number=case.number)
+        report = build_report(person, case, [pending(at)], lookup_id=lookup_id)
+        records.append(LookupRecord([clock(lookup_id, case)], [event, event], at, report))
+    store.record_lookups(records)
+    assert len(store.clocks.find()) == 3
+    entries = list(store.audit.entries())
+    assert [e.at for e in entries] == [T0 + timedelta(minutes=i // 2) for i in range(6)]
+    assert store.audit.verify().ok
+    assert [r.lookup_id for r in store.cases.reports(case.number)] == [
+        f"{i:032d}" for i in range(3)
+    ]
+    assert store.reports.pending() == 3  # kept for the worker: their answers are due

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import AsyncExitStack
 from datetime import datetime
 from functools import partial
@@ -47,8 +47,9 @@ from ..adapters import (
     load_adapter,
 )
 from ..rules import Deadline, SlaPolicy, SlaRule
+from ..store import LookupRecord
 from ._exchange import Exchange, Exchanges, Route, aware_clock, together
-from ._records import answered, inquiry_clocks, inquiry_events, refusal_event
+from ._records import GroupCommit, answered, inquiry_clocks, inquiry_events, refusal_event
 from ._report import build_report, with_results
 from ._resilience import Trace
 from ._timeouts import Timeouts
@@ -114,6 +115,8 @@ class Dispatcher:
         self._clock = aware_clock(clock)
         #: where SLA clocks (and, with the ledger, control actions) are recorded, if anywhere
         self.store = store
+        # Lookups that finish together are written in one transaction (group commit).
+        self._records: GroupCommit[LookupRecord] = GroupCommit(self._record_lookups)
         #: the deadlines institutions must meet
         self.sla = SlaPolicy.from_settings(settings)
         #: every request's timeout, and a waiting party's at a gate, on shared timers
@@ -198,6 +201,10 @@ class Dispatcher:
         at ``started_at`` falls due; None where no deadline applies."""
         return self.sla.due(self.institution(institution_id), operation, started_at)
 
+    def _record_lookups(self, records: Sequence[LookupRecord]) -> None:
+        assert self.store is not None, "only lookups made with a store are recorded"
+        self.store.record_lookups(records)
+
     # --- lifecycle -------------------------------------------------------------------------
 
     async def __aenter__(self) -> Self:
@@ -281,14 +288,15 @@ class Dispatcher:
             sandbox=self._sandbox,
         )
         if self.store is not None:
-            await asyncio.to_thread(
-                self.store.record_lookup,
-                inquiry_clocks(report, self.institution, self.sla.due),
-                inquiry_events(report),
-                at=report.finished_at,
-                report=report,
-                # No other process can reach an in-process sandbox to collect its answers.
-                collect=not self._sandbox,
+            await self._records.write(
+                LookupRecord(
+                    inquiry_clocks(report, self.institution, self.sla.due),
+                    inquiry_events(report),
+                    report.finished_at,
+                    report,
+                    # No other process can reach an in-process sandbox to collect its answers.
+                    collect=not self._sandbox,
+                )
             )
         if log.isEnabledFor(logging.INFO):  # building the event costs even when dropped
             log.info(

@@ -1,22 +1,34 @@
-"""What a lookup leaves in the store: one SLA clock per institution asked, and audit events.
+"""What a lookup leaves in the store: one SLA clock per institution asked, audit events, and
+the report itself (for the case file).
 
 Built from the finished report alone, so the fan-out writes them in one go after the
-institutions have answered (``Store.record_lookup``), never while a request is in flight.
+institutions have answered, never while a request is in flight. ``GroupCommit`` writes the
+records of lookups that finish together in one transaction (``Store.record_lookups``).
 Audit events say who asked what about whom, and what each institution answered in counts
 and statuses: never the contents of an answer.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from functools import partial
+from typing import Generic, TypeVar
 
 from .._config import InstitutionSettings
 from .._models import Case, InstitutionResult, LookupReport, Party, ResultStatus
 from ..rules import Deadline, SlaRule
 from ..store import AuditEvent, ClockOutcome, NewClock
 
-__all__ = ["answer_event", "answered", "inquiry_clocks", "inquiry_events", "refusal_event"]
+__all__ = [
+    "GroupCommit",
+    "answer_event",
+    "answered",
+    "inquiry_clocks",
+    "inquiry_events",
+    "refusal_event",
+]
 
 #: when a request to an institution falls due: ``(institution, operation, started_at)``
 DueTime = Callable[[InstitutionSettings, str, datetime], "tuple[SlaRule, Deadline] | None"]
@@ -115,3 +127,59 @@ def refusal_event(party: Party, case: Case, reason: str) -> AuditEvent:
         party=party.masked,
         detail={"reason": reason},
     )
+
+
+T = TypeVar("T")
+
+
+class GroupCommit(Generic[T]):
+    """Items written many to a transaction: while one batch is being written (in a thread),
+    the items that arrive wait and go together in the next one.
+
+    Nothing waits on a timer: a lone lookup is written at once, and lookups that finish
+    while the store is busy share the next commit. ``write`` returns once its item is
+    committed (or raises what the commit raised). A writer cancelled meanwhile leaves its
+    batch to finish: the others' items are in it.
+    """
+
+    def __init__(self, commit: Callable[[Sequence[T]], None], *, limit: int = 500) -> None:
+        self._commit = commit
+        self._limit = limit
+        self._queue: list[tuple[T, asyncio.Future[None]]] = []
+        self._committing: asyncio.Future[None] | None = None  # the batch being written
+
+    async def write(self, item: T) -> None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        # Retrieved even if nobody is left to await it (its writer was cancelled).
+        future.add_done_callback(_retrieved)
+        self._queue.append((item, future))
+        while not future.done():
+            committing = self._committing or self._start()
+            # The batch goes on if this writer is cancelled: others' items are in it.
+            await asyncio.wait([committing])
+        return future.result()
+
+    def _start(self) -> asyncio.Future[None]:
+        batch, self._queue = self._queue[: self._limit], self._queue[self._limit :]
+        items = [item for item, _ in batch]
+        task = self._committing = asyncio.ensure_future(asyncio.to_thread(self._commit, items))
+        task.add_done_callback(partial(self._settle, batch))
+        return task
+
+    def _settle(
+        self, batch: list[tuple[T, asyncio.Future[None]]], task: asyncio.Future[None]
+    ) -> None:
+        self._committing = None
+        error = asyncio.CancelledError() if task.cancelled() else task.exception()
+        for _, future in batch:
+            if future.done():
+                continue
+            if error is None:
+                future.set_result(None)
+            else:
+                future.set_exception(error)
+
+
+def _retrieved(future: asyncio.Future[None]) -> None:
+    if not future.cancelled():
+        future.exception()

@@ -15,7 +15,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from .._errors import ActionNotFound, ConcurrentUpdate, JobNotFound
-from ._records import AuditEvent, Clock, ClockClose, ClockOutcome, NewClock
+from ._records import AuditEvent, Clock, ClockClose, ClockOutcome, LookupRecord, NewClock
 
 if TYPE_CHECKING:
     from ._audit import Audit, AuditEntry, ChainCheck
@@ -46,6 +46,7 @@ __all__ = [
     "Jobs",
     "LookupFacts",
     "LookupOutcome",
+    "LookupRecord",
     "NewAction",
     "NewClock",
     "Recommendation",

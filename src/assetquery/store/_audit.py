@@ -112,7 +112,15 @@ def _hash(
 
 def append_events(session: Session, events: Sequence[AuditEvent], at: datetime) -> None:
     """Append ``events`` inside the caller's (write) transaction, chained to the last entry."""
-    if not events:
+    append_event_groups(session, [(events, at)])
+
+
+def append_event_groups(
+    session: Session, groups: Sequence[tuple[Sequence[AuditEvent], datetime]]
+) -> None:
+    """Append each group's events, stamped with its time, in order, chained to the last
+    entry: one read of the chain's end and one INSERT however many groups there are."""
+    if not any(events for events, _ in groups):
         return
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK})
@@ -120,40 +128,41 @@ def append_events(session: Session, events: Sequence[AuditEvent], at: datetime) 
         select(AuditRow.seq, AuditRow.hash).order_by(AuditRow.seq.desc()).limit(1)
     ).first()
     seq, prev_hash = (last[0], last[1]) if last is not None else (0, GENESIS)
-    # Stored and hashed at microsecond precision, as both databases keep it.
-    at = at.astimezone(UTC)
     rows = []
-    for event in events:
-        seq += 1
-        detail = json.dumps(event.detail, ensure_ascii=False, sort_keys=True, default=str)
-        digest = _hash(
-            prev_hash,
-            seq,
-            at,
-            event.actor,
-            event.event,
-            event.case_number,
-            event.party,
-            event.institution,
-            event.subject,
-            detail,
-        )
-        rows.append(
-            {
-                "seq": seq,
-                "at": at,
-                "actor": event.actor,
-                "event": event.event,
-                "case_number": event.case_number,
-                "party": event.party,
-                "institution": event.institution,
-                "subject": event.subject,
-                "detail": detail,
-                "prev_hash": prev_hash,
-                "hash": digest,
-            }
-        )
-        prev_hash = digest
+    for events, moment in groups:
+        # Stored and hashed at microsecond precision, as both databases keep it.
+        at = moment.astimezone(UTC)
+        for event in events:
+            seq += 1
+            detail = json.dumps(event.detail, ensure_ascii=False, sort_keys=True, default=str)
+            digest = _hash(
+                prev_hash,
+                seq,
+                at,
+                event.actor,
+                event.event,
+                event.case_number,
+                event.party,
+                event.institution,
+                event.subject,
+                detail,
+            )
+            rows.append(
+                {
+                    "seq": seq,
+                    "at": at,
+                    "actor": event.actor,
+                    "event": event.event,
+                    "case_number": event.case_number,
+                    "party": event.party,
+                    "institution": event.institution,
+                    "subject": event.subject,
+                    "detail": detail,
+                    "prev_hash": prev_hash,
+                    "hash": digest,
+                }
+            )
+            prev_hash = digest
     # One multi-row INSERT, not an ORM object per entry: appends are on every lookup's path.
     session.execute(insert(cast(Table, AuditRow.__table__)), rows)
 

@@ -39,6 +39,7 @@ __all__ = [
     "Reports",
     "StoredLookup",
     "insert_report",
+    "insert_reports",
     "next_poll",
     "outcome_of",
 ]
@@ -180,17 +181,26 @@ def _report_values(report: LookupReport, now: datetime, *, collect: bool = True)
 def insert_report(session: Session, report: LookupReport, at: datetime, *, collect: bool) -> None:
     """A lookup made outside a job, kept for the case file (and, if ``collect``, for the
     worker to collect its pending answers)."""
-    request = LookupRequest(report.party, report.case, report.reference)
-    session.execute(
-        insert(cast(Table, StoredLookupRow.__table__)),
-        [
+    insert_reports(session, [(report, at, collect)])
+
+
+def insert_reports(
+    session: Session, reports: Sequence[tuple[LookupReport, datetime, bool]]
+) -> None:
+    """Several ``(report, at, collect)`` as ``insert_report`` keeps one, in one INSERT."""
+    if not reports:
+        return
+    values = []
+    for report, at, collect in reports:
+        request = LookupRequest(report.party, report.case, report.reference)
+        values.append(
             {
                 "request": encode_request(request),
                 **_case_values(report.case),
                 **_report_values(report, at, collect=collect),
             }
-        ],
-    )
+        )
+    session.execute(insert(cast(Table, StoredLookupRow.__table__)), values)
 
 
 def _stored(row: StoredLookupRow) -> StoredLookup:

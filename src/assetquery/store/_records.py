@@ -8,13 +8,16 @@ collection walks.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["AuditEvent", "Clock", "ClockClose", "ClockOutcome", "NewClock"]
+if TYPE_CHECKING:
+    from .._models import LookupReport
+
+__all__ = ["AuditEvent", "Clock", "ClockClose", "ClockOutcome", "LookupRecord", "NewClock"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,3 +78,16 @@ class ClockClose:
     institution: str
     answered_at: datetime | None
     failed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class LookupRecord:
+    """What one lookup leaves in the store: its clocks, its audit events (stamped ``at``)
+    and, for the case file, its report (``collect``: the worker collects its pending
+    answers)."""
+
+    clocks: Sequence[NewClock]
+    events: Sequence[AuditEvent]
+    at: datetime
+    report: LookupReport | None = None
+    collect: bool = True

@@ -33,11 +33,12 @@ from .._errors import ActionNotFound, ConcurrentUpdate
 from .._identifiers import mask_account, mask_id_number, mask_name, mask_text
 from .._models import LookupReport, Party
 from .._money import Money
-from ._audit import Audit, AuditEvent, append_events
+from ._audit import Audit, AuditEvent, append_event_groups, append_events
 from ._cases import Cases, Closures, Recommendations
 from ._clocks import Clocks, NewClock, clock_values
 from ._engine import DEFAULT_STORE, create_store_engine, migrate
-from ._lookups import Jobs, Reports, insert_report
+from ._lookups import Jobs, Reports, insert_reports
+from ._records import LookupRecord
 from ._schema import ActionRow, ClockRow, TransitionRow
 
 __all__ = ["NewAction", "Store"]
@@ -345,12 +346,19 @@ class Store:
         one transaction. ``collect``: the worker collects the report's pending answers
         (false for institutions no other process can reach, such as an in-process sandbox).
         """
+        self.record_lookups([LookupRecord(clocks, events, at, report, collect)])
+
+    def record_lookups(self, records: Sequence[LookupRecord]) -> None:
+        """Several lookups' records in one transaction: one INSERT each of their clocks,
+        audit entries and reports, however many lookups there are."""
+        clocks = [clock for record in records for clock in record.clocks]
         with self._session() as session:
             if clocks:
                 session.execute(insert(cast(Table, ClockRow.__table__)), clock_values(clocks))
-            append_events(session, events, at)
-            if report is not None:
-                insert_report(session, report, at, collect=collect)
+            append_event_groups(session, [(r.events, r.at) for r in records])
+            insert_reports(
+                session, [(r.report, r.at, r.collect) for r in records if r.report is not None]
+            )
 
     def count_status_check(self, action_id: int, *, at: datetime) -> ControlAction:
         """Note one more status query of an action (a counter two syncs may bump at once)."""
