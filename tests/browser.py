@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import struct
 import subprocess
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["CHROMIUM_FLAGS", "Chromium", "LoggedRequest", "net_log_requests"]
+__all__ = ["CHROMIUM_FLAGS", "Chromium", "LoggedRequest", "net_log_requests", "png_rows"]
 
 CHROMIUM_FLAGS = (
     "--headless",
@@ -75,3 +77,24 @@ def net_log_requests(path: Path) -> list[LoggedRequest]:
         for event in log["events"]
         if event["type"] == start_job and "url" in event.get("params", {})
     ]
+
+
+def png_rows(data: bytes) -> tuple[int, int, list[bytes]]:
+    """Width, height and the (still filtered) scanlines of an 8-bit RGB or RGBA PNG."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    offset, idat, header = 8, b"", b""
+    while offset < len(data):
+        (length,) = struct.unpack(">I", data[offset : offset + 4])
+        kind = data[offset + 4 : offset + 8]
+        body = data[offset + 8 : offset + 8 + length]
+        if kind == b"IHDR":
+            header = body
+        elif kind == b"IDAT":
+            idat += body
+        offset += 12 + length
+    width, height, depth, colour = struct.unpack(">IIBB", header[:10])
+    assert depth == 8 and colour in (2, 6)
+    stride = 1 + width * (3 if colour == 2 else 4)
+    raw = zlib.decompress(idat)
+    assert len(raw) == stride * height
+    return width, height, [raw[i : i + stride] for i in range(0, len(raw), stride)]

@@ -13,9 +13,7 @@ import io
 import json
 import re
 import shutil
-import struct
 import subprocess
-import zlib
 from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass
@@ -51,7 +49,7 @@ from assetquery.sla._letter import chinese_number, deadline_words
 from assetquery.store import AuditEvent, Clock, NewAction, NewClock, Store
 from assetquery.testing import build_report
 
-from ..browser import Chromium
+from ..browser import Chromium, png_rows
 
 # --- the requests, at known times ------------------------------------------------------------
 
@@ -773,33 +771,13 @@ def test_the_pdf_text_holds_the_institution_and_its_timely_rate(printed: Path) -
     assert not any("一、分项统计" in page for page in squeezed[: last + 1])
 
 
-def _png_rows(data: bytes) -> tuple[int, int, list[bytes]]:
-    """Width, height and the (still filtered) scanlines of an 8-bit RGB or RGBA PNG."""
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    offset, idat, header = 8, b"", b""
-    while offset < len(data):
-        (length,) = struct.unpack(">I", data[offset : offset + 4])
-        kind = data[offset + 4 : offset + 8]
-        body = data[offset + 8 : offset + 8 + length]
-        if kind == b"IHDR":
-            header = body
-        elif kind == b"IDAT":
-            idat += body
-        offset += 12 + length
-    width, height, depth, colour = struct.unpack(">IIBB", header[:10])
-    assert depth == 8 and colour in (2, 6)
-    stride = 1 + width * (3 if colour == 2 else 4)
-    raw = zlib.decompress(idat)
-    return width, height, [raw[i : i + stride] for i in range(0, len(raw), stride)]
-
-
 def test_chromium_shows_the_letter_and_draws_the_charts(
     printed: Path, chromium: Chromium, tmp_path: Path
 ) -> None:
     url = (printed / "letter.html").resolve().as_uri()
     shot = tmp_path / "letter.png"
     chromium.run(tmp_path / "profile-shot", url, f"--screenshot={shot}", "--window-size=1200,2400")
-    width, height, rows = _png_rows(shot.read_bytes())
+    width, height, rows = png_rows(shot.read_bytes())
     assert (width, height) == (1200, 2400)
     assert len(set(rows)) > 300  # text, tables and charts, not a blank page
 

@@ -6,8 +6,6 @@ import itertools
 import random
 import re
 import socket
-import struct
-import zlib
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -22,7 +20,7 @@ from assetquery._time import SHANGHAI
 from assetquery.sla._html import render_html
 from assetquery.sla._model import BreachItem, OperationStats, PerformanceReport, TrendPoint
 
-from ..browser import Chromium, net_log_requests
+from ..browser import Chromium, net_log_requests, png_rows
 
 # --- a realistic report: nine weeks, four institutions -----------------------------------------
 
@@ -465,30 +463,9 @@ def test_chromium_renders_the_charts_and_the_evidence(
     assert "No breaches in the period." in rendered.dom
 
 
-def _png_rows(data: bytes) -> tuple[int, int, list[bytes]]:
-    """Width, height and the (still filtered) scanlines of an 8-bit RGB or RGBA PNG."""
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    offset, idat, header = 8, b"", b""
-    while offset < len(data):
-        (length,) = struct.unpack(">I", data[offset : offset + 4])
-        kind = data[offset + 4 : offset + 8]
-        body = data[offset + 8 : offset + 8 + length]
-        if kind == b"IHDR":
-            header = body
-        elif kind == b"IDAT":
-            idat += body
-        offset += 12 + length
-    width, height, depth, colour = struct.unpack(">IIBB", header[:10])
-    assert depth == 8 and colour in (2, 6)
-    stride = 1 + width * (3 if colour == 2 else 4)
-    raw = zlib.decompress(idat)
-    assert len(raw) == stride * height
-    return width, height, [raw[i : i + stride] for i in range(0, len(raw), stride)]
-
-
 def test_chromium_screenshot_is_a_real_page(rendered: Rendered) -> None:
     data = rendered.screenshot.read_bytes()
-    width, height, rows = _png_rows(data)
+    width, height, rows = png_rows(data)
     assert (width, height) == (1280, 2000)
     assert len(data) > 50_000
     # Rows of one flat colour filter to at most a handful of distinct byte strings; a page of

@@ -71,7 +71,7 @@ def render_html(
         '<main class="page">'
         + _masthead(report, title, court)
         + _summary_section(report, names)
-        + _distribution_section(report)
+        + distribution_section(report)
         + _trend_section(report, names)
         + "</main>"
         + sheets
@@ -363,8 +363,42 @@ class _Strip:
     limit: float  # where the deadline falls on this chart's axis
 
 
-def _strip(stats: OperationStats) -> _Strip:
-    detail = f"{_operation_label(stats.operation)} · {stats.deadline}"
+@dataclass(frozen=True, slots=True)
+class DistributionWords:
+    """What the distribution chart says, so another page can say it in its own language."""
+
+    detail: Callable[[OperationStats], str]  # the line under an institution's name
+    fixed_title: str
+    fixed_axis: str
+    working_title: str
+    working_axis: str
+    heading: str  # the section's opening, HTML
+    empty: str
+    legend: tuple[str, str, str, str, str]  # in time, late, middle half, 5–95 %, deadline
+
+
+REPORT_WORDS = DistributionWords(
+    detail=lambda s: f"{_operation_label(s.operation)} · {s.deadline}",
+    fixed_title="Deadlines of a fixed length: turnaround 办理时长",
+    fixed_axis="Turnaround, from request to answer",
+    working_title="Deadlines in working days: time past the deadline 超期时长",
+    working_axis="Time past the deadline (left of the red line: early; right: late)",
+    heading="<h2>Turnaround against the deadline 办理时长与期限</h2>"
+    '<p class="lede">Each row is one institution and operation; each dot one answer. '
+    "The red dashed line is the deadline: dots right of it (orange) were late.</p>",
+    empty="No requests in the period.",
+    legend=(
+        "answered in time",
+        "answered late",
+        "middle half of answers, median",
+        "5th to 95th percentile",
+        "deadline",
+    ),
+)
+
+
+def _strip(stats: OperationStats, words: DistributionWords) -> _Strip:
+    detail = words.detail(stats)
     if stats.deadline_hours is not None:
         return _Strip(
             stats.institution_name, detail, tuple(sorted(stats.turnarounds)), stats.deadline_hours
@@ -372,18 +406,15 @@ def _strip(stats: OperationStats) -> _Strip:
     return _Strip(stats.institution_name, detail, tuple(sorted(stats.overruns)), 0.0)
 
 
-def _distribution_section(report: PerformanceReport) -> str:
-    fixed = [_strip(s) for s in report.stats if s.deadline_hours is not None]
-    working = [_strip(s) for s in report.stats if s.deadline_hours is None]
+def distribution_section(report: PerformanceReport, words: DistributionWords = REPORT_WORDS) -> str:
+    """Every institution's answers against its deadline: dots, boxes and the deadline line."""
+    fixed = [_strip(s, words) for s in report.stats if s.deadline_hours is not None]
+    working = [_strip(s, words) for s in report.stats if s.deadline_hours is None]
     charts = []
     if fixed:
         charts.append(
             _distribution_figure(
-                fixed,
-                "fixed",
-                "Deadlines of a fixed length: turnaround 办理时长",
-                "Turnaround, from request to answer",
-                allow_log=True,
+                fixed, "fixed", words.fixed_title, words.fixed_axis, allow_log=True
             )
         )
     if working:
@@ -391,34 +422,30 @@ def _distribution_section(report: PerformanceReport) -> str:
             _distribution_figure(
                 working,
                 "working",
-                "Deadlines in working days: time past the deadline 超期时长",
-                "Time past the deadline (left of the red line: early; right: late)",
+                words.working_title,
+                words.working_axis,
                 allow_log=False,  # signed: a log scale cannot show "early"
             )
         )
-    body = "".join(charts) or '<p class="empty">No requests in the period.</p>'
-    return (
-        '<section class="block"><h2>Turnaround against the deadline 办理时长与期限</h2>'
-        '<p class="lede">Each row is one institution and operation; each dot one answer. '
-        "The red dashed line is the deadline: dots right of it (orange) were late.</p>"
-        f"{body}{_distribution_legend()}</section>"
-    )
+    body = "".join(charts) or f'<p class="empty">{_e(words.empty)}</p>'
+    return f'<section class="block">{words.heading}{body}{_distribution_legend(words)}</section>'
 
 
-def _distribution_legend() -> str:
+def _distribution_legend(words: DistributionWords) -> str:
+    in_time, late, middle, spread, deadline = (_e(w) for w in words.legend)
     return (
         '<p class="legend" aria-hidden="true">'
         f'<span><svg width="14" height="14"><circle cx="7" cy="7" r="4" fill="{_ON_TIME}"/>'
-        "</svg>answered in time</span>"
+        f"</svg>{in_time}</span>"
         f'<span><svg width="14" height="14"><circle cx="7" cy="7" r="4" fill="{_LATE}"/>'
-        "</svg>answered late</span>"
+        f"</svg>{late}</span>"
         '<span><svg width="26" height="14"><rect x="1" y="3" width="24" height="8" '
         'fill="#E3EAF3" stroke="#44546A"/><line x1="12" y1="3" x2="12" y2="11" '
-        'stroke="#1F2D3D" stroke-width="2.5"/></svg>middle half of answers, median</span>'
+        f'stroke="#1F2D3D" stroke-width="2.5"/></svg>{middle}</span>'
         '<span><svg width="26" height="14"><line x1="1" y1="7" x2="25" y2="7" stroke="#6B7684" '
-        'stroke-width="1.5"/></svg>5th to 95th percentile</span>'
+        f'stroke-width="1.5"/></svg>{spread}</span>'
         f'<span><svg width="14" height="14"><line x1="7" y1="0" x2="7" y2="14" '
-        f'stroke="{_DEADLINE}" stroke-width="2" stroke-dasharray="3 2"/></svg>deadline</span>'
+        f'stroke="{_DEADLINE}" stroke-width="2" stroke-dasharray="3 2"/></svg>{deadline}</span>'
         "</p>"
     )
 

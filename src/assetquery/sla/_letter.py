@@ -27,8 +27,6 @@ from ._html import (
     _BAD_RATE,
     _CSS,
     _DEADLINE,
-    _LATE,
-    _ON_TIME,
     _PANEL_BOTTOM,
     _PANEL_H,
     _PANEL_LEFT,
@@ -36,13 +34,13 @@ from ._html import (
     _PANEL_TOP,
     _PANEL_W,
     _SERIES_STYLES,
-    _distribution_figure,
+    DistributionWords,
     _e,
     _marker,
     _rate_axis,
     _rate_grid,
-    _Strip,
     _trend_series,
+    distribution_section,
 )
 from ._model import OperationStats, PerformanceReport
 from ._pdf import print_pdf
@@ -507,64 +505,22 @@ def _reasons(pack: EvidencePack) -> str:
 # --- charts: drawn by the performance report's code, labelled in Chinese -----------------------
 
 
-def _strip(stats: OperationStats) -> _Strip:
-    detail = f"{operation_name(stats.operation)} · 期限{deadline_words(stats.deadline)}"
-    if stats.deadline_hours is not None:
-        return _Strip(
-            stats.institution_name, detail, tuple(sorted(stats.turnarounds)), stats.deadline_hours
-        )
-    return _Strip(stats.institution_name, detail, tuple(sorted(stats.overruns)), 0.0)
+LETTER_WORDS = DistributionWords(
+    detail=lambda s: f"{operation_name(s.operation)} · 期限{deadline_words(s.deadline)}",
+    fixed_title="按小时计的期限：响应时间（自请求发出至收到反馈）",
+    fixed_axis="响应时间（红色虚线为期限）",
+    working_title="按工作日计的期限：超过期限的时长",
+    working_axis="超过期限的时长（红色虚线为期限，其左为期限内）",
+    heading="<h3>四、响应时间分布与期限</h3>"
+    '<p class="lede">每行为一家单位的一类事项，每个点为一次反馈；'
+    "红色虚线为期限，其右侧（橙色）的点为超期反馈。首行为你单位，其余为比较对象。</p>",
+    empty="统计期间无请求。",
+    legend=("期限内反馈", "超期反馈", "中间50%的反馈及中位数", "5%至95%分位", "期限"),
+)
 
 
 def _distribution(report: PerformanceReport) -> str:
-    fixed = [_strip(s) for s in report.stats if s.deadline_hours is not None]
-    working = [_strip(s) for s in report.stats if s.deadline_hours is None]
-    charts = []
-    if fixed:
-        charts.append(
-            _distribution_figure(
-                fixed,
-                "fixed",
-                "按小时计的期限：响应时间（自请求发出至收到反馈）",
-                "响应时间（红色虚线为期限）",
-                allow_log=True,
-            )
-        )
-    if working:
-        charts.append(
-            _distribution_figure(
-                working,
-                "working",
-                "按工作日计的期限：超过期限的时长",
-                "超过期限的时长（红色虚线为期限，其左为期限内）",
-                allow_log=False,  # signed: a log scale cannot show "early"
-            )
-        )
-    body = "".join(charts) or '<p class="empty">统计期间无请求。</p>'
-    return (
-        '<section class="block"><h3>四、响应时间分布与期限</h3>'
-        '<p class="lede">每行为一家单位的一类事项，每个点为一次反馈；'
-        "红色虚线为期限，其右侧（橙色）的点为超期反馈。首行为你单位，其余为比较对象。</p>"
-        f"{body}{_distribution_legend()}</section>"
-    )
-
-
-def _distribution_legend() -> str:
-    return (
-        '<p class="legend" aria-hidden="true">'
-        f'<span><svg width="14" height="14"><circle cx="7" cy="7" r="4" fill="{_ON_TIME}"/>'
-        "</svg>期限内反馈</span>"
-        f'<span><svg width="14" height="14"><circle cx="7" cy="7" r="4" fill="{_LATE}"/>'
-        "</svg>超期反馈</span>"
-        '<span><svg width="26" height="14"><rect x="1" y="3" width="24" height="8" '
-        'fill="#E3EAF3" stroke="#44546A"/><line x1="12" y1="3" x2="12" y2="11" '
-        'stroke="#1F2D3D" stroke-width="2.5"/></svg>中间50%的反馈及中位数</span>'
-        '<span><svg width="26" height="14"><line x1="1" y1="7" x2="25" y2="7" stroke="#6B7684" '
-        'stroke-width="1.5"/></svg>5%至95%分位</span>'
-        f'<span><svg width="14" height="14"><line x1="7" y1="0" x2="7" y2="14" '
-        f'stroke="{_DEADLINE}" stroke-width="2" stroke-dasharray="3 2"/></svg>期限</span>'
-        "</p>"
-    )
+    return distribution_section(report, LETTER_WORDS)
 
 
 @dataclass(frozen=True, slots=True)
