@@ -54,6 +54,7 @@ __all__ = [
     "PermanentAdapterError",
     "RefusedRequest",
     "RetryableAdapterError",
+    "StoreUnavailable",
 ]
 
 
@@ -76,6 +77,11 @@ class BatchInputError(AssetqueryError):
 
 class ConfigurationError(AssetqueryError):
     """The configuration cannot be used. The message names the file and the key."""
+
+
+class StoreUnavailable(ConfigurationError):
+    """The store's database could not be reached (or migrated) just now: down, restarting,
+    failing over, or refusing the credentials. Worth trying again once it is back."""
 
 
 class MissingUvicorn(ConfigurationError, ImportError):

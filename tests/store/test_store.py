@@ -210,3 +210,30 @@ def test_two_processes_closing_one_control_cannot_both_win(store_url: str) -> No
     assert final.state.value in outcomes
     assert [t.to_state for t in final.transitions][-1] is final.state
     assert len(final.transitions) == 4
+
+
+def test_processes_opening_a_new_store_together_all_find_it_migrated(store_url: str) -> None:
+    """Workers started at once on a new database: one creates the tables, the others wait
+    for it (on PostgreSQL an advisory lock; SQLite's write lock does the same)."""
+    script = (
+        "import sys; from assetquery.store import Store; "
+        "Store(sys.argv[1]).close(); print('ok')"
+    )
+    openers = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, store_url],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    for opener in openers:
+        out, errors = opener.communicate(timeout=120)
+        assert opener.returncode == 0, errors[-2000:]
+        assert out.strip() == "ok"
+    opened = Store(store_url)
+    try:
+        assert opened.find() == []
+    finally:
+        opened.close()

@@ -7,11 +7,17 @@ from typing import Any
 import pytest
 from sqlalchemy.exc import OperationalError
 
+from assetquery._errors import StoreUnavailable
 from assetquery.worker import _engine
 
 
 def refused() -> OperationalError:
     return OperationalError("connect", {}, ConnectionRefusedError("connection refused"))
+
+
+def unreachable() -> StoreUnavailable:
+    """What opening a store whose database is down raises (its migration cannot connect)."""
+    return StoreUnavailable("the store at postgresql://db.test/court cannot be opened")
 
 
 async def test_a_store_that_comes_back_is_waited_for(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -21,7 +27,7 @@ async def test_a_store_that_comes_back_is_waited_for(monkeypatch: pytest.MonkeyP
     def store_for(url: str) -> Any:
         calls.append(url)
         if len(calls) < 3:  # down for the first two tries
-            raise refused()
+            raise unreachable() if len(calls) == 1 else refused()
         return object()
 
     async def no_sleep(seconds: float) -> None:

@@ -14,11 +14,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
-from .._errors import ConfigurationError
+from .._errors import ConfigurationError, StoreUnavailable
 
 __all__ = ["DEFAULT_STORE", "create_store_engine", "migrate", "normalize_url"]
 
@@ -85,6 +85,10 @@ def create_store_engine(url: str = DEFAULT_STORE) -> Engine:
     return create_engine(normalized, pool_pre_ping=True)
 
 
+# Any constant will do, as long as every process migrating uses it ("migr").
+_MIGRATION_LOCK = 0x6D696772
+
+
 def migrate(engine: Engine) -> None:
     """Bring the schema up to date (Alembic ``upgrade head``); safe to run every start."""
     # Alembic is loaded only to migrate: it adds more objects than SQLAlchemy itself.
@@ -96,10 +100,16 @@ def migrate(engine: Engine) -> None:
     config.set_main_option("script_location", os.fspath(Path(str(location))))
     try:
         with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                # Workers started together would otherwise each create the tables of a new
+                # database and all but one fail; held until this transaction ends.
+                connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK}
+                )
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
     except OperationalError as exc:
-        raise ConfigurationError(
+        raise StoreUnavailable(
             f"the store at {engine.url.render_as_string(hide_password=True)} cannot be "
             f"opened or migrated: {exc.orig}"
         ) from None

@@ -23,7 +23,7 @@ from pathlib import Path
 from dbos import DBOS, DBOSConfig
 from sqlalchemy.engine import make_url
 
-from .._errors import ConfigurationError
+from .._errors import ConfigurationError, StoreUnavailable
 from .._logging import get_logger
 from ..store._engine import normalize_url
 from ._context import WorkerContext, configure, database_unavailable, store_for
@@ -74,10 +74,11 @@ async def store_reachable(url: str, *, attempts: int = 8) -> None:
             await asyncio.to_thread(store_for, url)
             return
         except Exception as error:
-            if not database_unavailable(error) or attempt == attempts - 1:
+            passing = isinstance(error, StoreUnavailable) or database_unavailable(error)
+            if not passing or attempt == attempts - 1:
                 raise
             wait = 2.0**attempt
-            log.warning("store not reachable yet", retry_in_s=wait, error=type(error).__name__)
+            log.warning("store not reachable yet", retry_in_s=wait, error=str(error))
             await asyncio.sleep(wait)
 
 
