@@ -216,8 +216,7 @@ def test_processes_opening_a_new_store_together_all_find_it_migrated(store_url: 
     """Workers started at once on a new database: one creates the tables, the others wait
     for it (on PostgreSQL an advisory lock; SQLite's write lock does the same)."""
     script = (
-        "import sys; from assetquery.store import Store; "
-        "Store(sys.argv[1]).close(); print('ok')"
+        "import sys; from assetquery.store import Store; Store(sys.argv[1]).close(); print('ok')"
     )
     openers = [
         subprocess.Popen(
