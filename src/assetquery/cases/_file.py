@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from fractions import Fraction
 
-from .._actions import ActionKind, ActionState, ControlAction
+from .._actions import OPEN_STATES, ActionKind, ActionState, ControlAction
 from .._lookup._report import merge_assets
 from .._models import AssetRecord, Encumbrance, InstitutionResult, LookupReport, ResultStatus
 from .._money import Money
@@ -33,8 +33,6 @@ __all__ = [
     "NextDate",
     "build_case_file",
 ]
-
-_ZERO = Money(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,16 +157,8 @@ class CaseFile:
         return sum(1 for c in self.controls if c.state in _OPEN_CONTROL)
 
 
-_OPEN_CONTROL = frozenset(
-    s.value
-    for s in (
-        ActionState.REQUESTED,
-        ActionState.SUBMITTED,
-        ActionState.ACKNOWLEDGED,
-        ActionState.WAITING,
-        ActionState.EFFECTIVE,
-    )
-)
+#: the states of a freeze or seal not yet closed, as the case file holds them (strings)
+_OPEN_CONTROL = frozenset(state.value for state in OPEN_STATES)
 
 
 def _party(kind: str, name: str, id_number: str) -> CaseParty:
