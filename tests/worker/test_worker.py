@@ -8,16 +8,18 @@ commands that talk to it).
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from assetquery import ConfigurationError
 from assetquery.sandbox import SandboxProcess, dataset
 from assetquery.store import Store
-from assetquery.worker._engine import executor_id, system_database_url
+from assetquery.worker._engine import executor_id, system_database_url, system_engine
 
 DOCUMENT = "（2026）甘0102执8426号之一"
 
@@ -38,6 +40,33 @@ def test_checkpoints_sit_beside_a_sqlite_ledger_and_inside_postgresql() -> None:
     )
     with pytest.raises(ConfigurationError, match="outlive the process"):
         system_database_url("sqlite://")
+
+
+def test_on_sqlite_every_engine_transaction_holds_the_write_lock_from_its_first_read(
+    tmp_path: Path,
+) -> None:
+    # Counting the running units and claiming the next ones must be one step for every
+    # worker on the file: a peer cannot even begin while the count is read.
+    path = tmp_path / "ledger.dbos.sqlite"
+    engine = system_engine(f"sqlite:///{path}")
+    assert engine is not None
+    peer = sqlite3.connect(path, timeout=0, isolation_level=None)
+    try:
+        with engine.connect() as connection:
+            assert connection.execute(sa.text("SELECT 1")).scalar() == 1
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                peer.execute("BEGIN IMMEDIATE")
+        peer.execute("BEGIN IMMEDIATE")  # released with the transaction
+        peer.execute("ROLLBACK")
+        # The engine's migration begins again inside its transaction: a no-op, not an error.
+        with engine.begin() as connection:
+            connection.execute(sa.text("BEGIN IMMEDIATE"))
+            connection.execute(sa.text("CREATE TABLE t (x INTEGER)"))
+        assert peer.execute("SELECT count(*) FROM t").fetchone() == (0,)
+    finally:
+        peer.close()
+        engine.dispose()
+    assert system_engine("postgresql://court@db.local/enforcement") is None
 
 
 DEBTOR = dataset().find("both_banks")[0]

@@ -9,6 +9,11 @@ Every worker has an *executor id*, and a starting executor recovers every unfini
 workflow of its own id. Two live workers under one id would run each other's work twice, so
 the id is the ``--worker-id`` given, else the host name, and a worker restarted on the same
 machine comes back under the same id and resumes its own work.
+
+On SQLite the engine's connections begin every transaction with ``BEGIN IMMEDIATE``
+(``system_engine``). The driver on its own opens a transaction only before the first write,
+so the engine's dequeue counted the units already running in autocommit and two workers
+polling at once could each see the court's last free slot and both take it.
 """
 
 from __future__ import annotations
@@ -19,8 +24,11 @@ import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
+import sqlalchemy as sa
 from dbos import DBOS, DBOSConfig
+from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
 from .._errors import ConfigurationError, StoreUnavailable
@@ -29,7 +37,14 @@ from ..store._engine import normalize_url
 from ._context import WorkerContext, configure, database_unavailable, store_for
 from ._queues import register_queues
 
-__all__ = ["APP_NAME", "engine_running", "executor_id", "store_reachable", "system_database_url"]
+__all__ = [
+    "APP_NAME",
+    "engine_running",
+    "executor_id",
+    "store_reachable",
+    "system_database_url",
+    "system_engine",
+]
 
 log = get_logger("assetquery.worker")
 
@@ -65,6 +80,47 @@ def system_database_url(store_url: str) -> str:
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+def system_engine(url: str) -> sa.Engine | None:
+    """The engine's own connections to a SQLite system database (None for PostgreSQL,
+    whose dequeue already runs under REPEATABLE READ and row locks).
+
+    Each transaction takes the write lock as it begins, so reading how many units run and
+    claiming the next ones are one step for every worker on the file. The engine's
+    migration opens ``BEGIN IMMEDIATE`` itself inside a transaction already begun; that
+    one statement becomes a no-op.
+    """
+    if not url.startswith("sqlite"):
+        return None
+    engine = sa.create_engine(url, pool_size=20, max_overflow=0, pool_timeout=30)
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _record: object) -> None:
+        dbapi_connection.isolation_level = None  # the "begin" listener below begins
+        dbapi_connection.execute("PRAGMA busy_timeout=30000")
+        dbapi_connection.execute("PRAGMA foreign_keys=ON")
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: sa.Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    @event.listens_for(engine, "before_cursor_execute", retval=True)
+    def _begun_once(
+        connection: sa.Connection,
+        _cursor: object,
+        statement: str,
+        parameters: Any,
+        _context: object,
+        _executemany: bool,
+    ) -> tuple[str, Any]:
+        dbapi_connection = connection.connection.dbapi_connection
+        begun = dbapi_connection is not None and dbapi_connection.in_transaction
+        if begun and statement.strip().upper() == "BEGIN IMMEDIATE":
+            return "SELECT 1", ()
+        return statement, parameters
+
+    return engine
+
+
 async def store_reachable(url: str, *, attempts: int = 8) -> None:
     """Wait, as the steps do (1, 2, 4, … s: about two minutes), for a store that cannot be
     reached: a worker started while its database restarts or fails over waits for it
@@ -98,9 +154,12 @@ async def engine_running(
 
     configure(context)
     await store_reachable(context.store_url)
+    url = system_database_url(context.store_url)
+    engine = system_engine(url)
     config: DBOSConfig = {
         "name": APP_NAME,
-        "system_database_url": system_database_url(context.store_url),
+        "system_database_url": url,
+        "system_database_engine": engine,
         "executor_id": worker_id,
         # Nothing may reach an outside address: no conductor key, no telemetry export; the
         # launch banner's hosted-console address stays below WARNING.
@@ -115,3 +174,5 @@ async def engine_running(
         yield
     finally:
         DBOS.destroy(workflow_completion_timeout_sec=5)
+        if engine is not None:
+            engine.dispose()
