@@ -33,7 +33,7 @@ from sqlalchemy.engine import make_url
 
 from .._errors import ConfigurationError, StoreUnavailable
 from .._logging import get_logger
-from ..store._engine import normalize_url
+from ..store._engine import create_store_engine, normalize_url
 from ._context import WorkerContext, configure, database_unavailable, store_for
 from ._queues import register_queues
 
@@ -84,24 +84,15 @@ def system_engine(url: str) -> sa.Engine | None:
     """The engine's own connections to a SQLite system database (None for PostgreSQL,
     whose dequeue already runs under REPEATABLE READ and row locks).
 
-    Each transaction takes the write lock as it begins, so reading how many units run and
-    claiming the next ones are one step for every worker on the file. The engine's
-    migration opens ``BEGIN IMMEDIATE`` itself inside a transaction already begun; that
-    one statement becomes a no-op.
+    They are made as the ledger's are: each transaction takes the write lock as it begins,
+    so reading how many units run and claiming the next ones are one step for every worker
+    on the file. The engine's migration opens ``BEGIN IMMEDIATE`` itself inside a
+    transaction already begun; that one statement becomes a no-op.
     """
     if not url.startswith("sqlite"):
         return None
-    engine = sa.create_engine(url, pool_size=20, max_overflow=0, pool_timeout=30)
-
-    @event.listens_for(engine, "connect")
-    def _connect(dbapi_connection: Any, _record: object) -> None:
-        dbapi_connection.isolation_level = None  # the "begin" listener below begins
-        dbapi_connection.execute("PRAGMA busy_timeout=30000")
-        dbapi_connection.execute("PRAGMA foreign_keys=ON")
-
-    @event.listens_for(engine, "begin")
-    def _begin(connection: sa.Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # The ledger's own connections: WAL, a 30 s busy timeout, and BEGIN IMMEDIATE.
+    engine = create_store_engine(url)
 
     @event.listens_for(engine, "before_cursor_execute", retval=True)
     def _begun_once(
