@@ -1,14 +1,22 @@
-"""Lookups that finish together are written in one transaction, and none is lost."""
+"""Lookups that finish together are written in one transaction, and none is lost; while
+the store writes, the fan-out asks the next parties."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
 
 import pytest
+import respx
 
+from assetquery import Case, Dispatcher, LookupReport, Party
 from assetquery._lookup._records import GroupCommit
+from assetquery.store import LookupRecord, Store
+
+from .. import samples
+from ..samples import BANK_PATH, FUND_PATH, REGISTRY_PATH, TICKET_PATH
 
 
 class Recorder:
@@ -45,6 +53,14 @@ async def test_a_lone_item_is_written_at_once() -> None:
     commits: GroupCommit[int] = GroupCommit(recorder.commit)
     await commits.write(1)
     assert recorder.batches == [[1]]
+
+
+async def test_items_arriving_in_the_same_turn_of_the_loop_share_a_commit() -> None:
+    recorder = Recorder()
+    recorder.release.set()
+    commits: GroupCommit[int] = GroupCommit(recorder.commit)
+    await asyncio.gather(*(commits.write(i) for i in range(3)))
+    assert recorder.batches == [[0, 1, 2]]
 
 
 async def test_items_arriving_during_a_commit_share_the_next_one() -> None:
@@ -100,3 +116,49 @@ async def test_a_cancelled_writer_leaves_its_batch_to_be_written() -> None:
     recorder.release.set()
     await follower  # written in the next batch, the cancelled one's commit having finished
     assert recorder.batches == [[0], [1]]
+
+
+# --- the fan-out around it ----------------------------------------------------------------
+
+
+async def test_answered_lookups_leave_the_window_while_their_reports_are_written(
+    person: Party, case: Case, tmp_path: Path
+) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'assetquery.db'}")
+    batches: list[int] = []
+    first = threading.Event()
+    release = threading.Event()
+    record = store.record_lookups
+
+    def blocking(records: Sequence[LookupRecord]) -> None:
+        first.set()
+        release.wait(5)  # the store is slow: the first commit waits for the test
+        batches.append(len(records))
+        record(records)
+
+    store.record_lookups = blocking  # type: ignore[method-assign]
+    with respx.mock(assert_all_called=False, using="httpx") as router:
+        route = router.post(REGISTRY_PATH).respond(
+            200, content=samples.registry_xml(person.id_number)
+        )
+        router.post(FUND_PATH).respond(200, json=samples.fund_json(person.id_number))
+        router.post(BANK_PATH).respond(200, json=samples.bank_json())
+        router.post(TICKET_PATH).respond(200, json=samples.bank_json(accounts=2))
+        async with Dispatcher(samples.settings(), store=store) as dispatcher:
+            reports = dispatcher.lookup_many([(person, case)] * 6, window=2)
+            collected = asyncio.create_task(_all(reports))
+            await asyncio.to_thread(first.wait, 5)
+            for _ in range(200):  # the loop goes on while the store thread is busy
+                await asyncio.sleep(0)
+            # Two in the commit, two more asked meanwhile and waiting for the next one;
+            # no more than that: as many again as the window, never an unbounded queue.
+            assert route.call_count == 4
+            release.set()
+            assert len(await collected) == 6
+    assert sum(batches) == 6 and batches[0] == 2
+    assert len(list(store.clocks.find())) == 6 * 4
+    store.close()
+
+
+async def _all(reports: AsyncIterator[LookupReport]) -> list[LookupReport]:
+    return [report async for report in reports]

@@ -18,7 +18,7 @@ from datetime import datetime
 from functools import partial
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, NoReturn, Protocol, Self, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol, Self, TypeVar
 from uuid import uuid4
 
 import httpx
@@ -248,10 +248,17 @@ class Dispatcher:
         return await self._lookup(party, case, reference, own_task=False)
 
     async def _lookup(
-        self, party: Party, case: Case, reference: str | None, *, own_task: bool
+        self,
+        party: Party,
+        case: Case,
+        reference: str | None,
+        *,
+        own_task: bool,
+        asked: Callable[[], None] | None = None,
     ) -> LookupReport:
         """``lookup``; ``own_task`` says it runs in a task of the dispatcher's own (one
-        of ``lookup_many``'s), where it may ask an institution itself."""
+        of ``lookup_many``'s), where it may ask an institution itself. ``asked`` is called
+        once every institution has answered, before the report is written to the store."""
         reason = self._refusal(party, case)
         if reason is not None:
             await self._refuse(party, case, reason)
@@ -288,6 +295,8 @@ class Dispatcher:
             sandbox=self._sandbox,
         )
         if self.store is not None:
+            if asked is not None:
+                asked()
             await self._records.write(
                 LookupRecord(
                     inquiry_clocks(report, self.institution, self.sla.due),
@@ -376,17 +385,32 @@ class Dispatcher:
 
         At most ``window`` parties are in flight and ``items`` is consumed lazily, so memory
         stays flat however many parties go in. Each party's institutions are asked together.
+        With a store, a party whose institutions have all answered leaves the window while
+        its report is written, and as many again may wait for their commit: the next
+        parties are asked meanwhile, and the store writes bigger batches.
         """
         limit = window or self.settings.lookup.window or self._default_window()
         source = _as_async_iterator(items)
         running: set[asyncio.Task[LookupReport]] = set()
         # Finished lookups queue up here: waiting costs the same however many are in flight
         # (asyncio.wait would re-register on every running task each time one finishes).
-        finished: asyncio.Queue[asyncio.Task[LookupReport]] = asyncio.Queue()
+        # None: a lookup has been answered and its report is being written (in ``writing``).
+        finished: asyncio.Queue[asyncio.Task[LookupReport] | None] = asyncio.Queue()
+        writing: set[asyncio.Task[Any] | None] = set()
+
+        def asked() -> None:
+            writing.add(asyncio.current_task())
+            finished.put_nowait(None)
+
+        on_asked = asked if self.store is not None else None
         exhausted = False
         try:
             while True:
-                while not exhausted and len(running) < limit:
+                while (
+                    not exhausted
+                    and len(running) - len(writing) < limit
+                    and len(running) < 2 * limit
+                ):
                     try:
                         item = await anext(source)
                     except StopAsyncIteration:
@@ -394,15 +418,24 @@ class Dispatcher:
                         break
                     request = item if isinstance(item, LookupRequest) else LookupRequest(*item)
                     task = asyncio.create_task(
-                        self._lookup(request.party, request.case, request.reference, own_task=True)
+                        self._lookup(
+                            request.party,
+                            request.case,
+                            request.reference,
+                            own_task=True,
+                            asked=on_asked,
+                        )
                     )
                     running.add(task)
                     task.add_done_callback(finished.put_nowait)
                 if not running:
                     return
-                task = await finished.get()
-                running.discard(task)
-                yield task.result()
+                done = await finished.get()
+                if done is None:
+                    continue
+                running.discard(done)
+                writing.discard(done)
+                yield done.result()
         finally:
             for task in running:
                 task.cancel()

@@ -136,7 +136,8 @@ class GroupCommit(Generic[T]):
     """Items written many to a transaction: while one batch is being written (in a thread),
     the items that arrive wait and go together in the next one.
 
-    Nothing waits on a timer: a lone lookup is written at once, and lookups that finish
+    Nothing waits on a timer: a lone lookup is written at once (one turn of the event loop
+    later, so that those finishing in the same turn join it), and lookups that finish
     while the store is busy share the next commit. ``write`` returns once its item is
     committed (or raises what the commit raised). A writer cancelled meanwhile leaves its
     batch to finish: the others' items are in it.
@@ -154,6 +155,9 @@ class GroupCommit(Generic[T]):
         future.add_done_callback(_retrieved)
         self._queue.append((item, future))
         while not future.done():
+            if self._committing is None:
+                # Lookups that finish in the same turn of the loop join this commit.
+                await asyncio.sleep(0)
             committing = self._committing or self._start()
             # The batch goes on if this writer is cancelled: others' items are in it.
             await asyncio.wait([committing])
