@@ -12,6 +12,7 @@ from sqlalchemy import inspect, text
 from assetquery import Money, Party
 from assetquery._actions import ActionKind, ActionState, IllegalTransition
 from assetquery.store import ActionNotFound, NewAction, Store
+from assetquery.store._engine import SCHEMA_REVISION
 
 NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
 PARTY = Party.person("张三", "110105199003071239")
@@ -47,6 +48,41 @@ def test_migrations_create_the_schema_and_run_again_harmlessly(store_url: str) -
     assert {"control_actions", "action_transitions", "alembic_version"} <= tables
     with store.engine.connect() as connection:
         assert connection.execute(text("select version_num from alembic_version")).scalar()
+
+
+def test_the_revision_a_store_is_checked_against_is_the_newest_migration() -> None:
+    import importlib.resources
+
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    location = importlib.resources.files("assetquery.store") / "migrations"
+    config.set_main_option("script_location", str(location))
+    assert ScriptDirectory.from_config(config).get_current_head() == SCHEMA_REVISION
+
+
+def test_a_store_already_at_the_newest_schema_opens_without_loading_alembic(
+    store_url: str,
+) -> None:
+    Store(store_url).close()  # migrated
+    opened = subprocess.run(
+        [sys.executable, "-c", OPEN_AND_REPORT, store_url],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert opened.returncode == 0, opened.stderr
+    assert opened.stdout.split() == [SCHEMA_REVISION, "False"]
+
+
+OPEN_AND_REPORT = """
+import sys
+from sqlalchemy import text
+from assetquery.store import Store
+store = Store(sys.argv[1])
+with store.engine.connect() as connection:
+    print(connection.execute(text("select version_num from alembic_version")).scalar())
+print("alembic" in sys.modules)
+"""
 
 
 def test_a_recorded_action_has_its_key_before_anything_is_sent(store: Store) -> None:
