@@ -20,7 +20,7 @@ from .loopback import (
 ID = "b"
 TITLE = "loopback, CPU-bound"
 VS_HTTPX = Target(">=", 3.0)
-VS_AIOHTTP = Target(">=", 0.6)
+VS_AIOHTTP = Target(">=", 1.0)
 
 
 def run(

@@ -19,7 +19,7 @@ from .loopback import (
 
 ID = "d"
 TITLE = "loopback fan-out"
-TARGET = Target("<=", 1.3)
+TARGET = Target("<=", 1.0)
 
 
 def run(

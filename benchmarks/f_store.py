@@ -27,7 +27,16 @@ from assetquery import Money
 from assetquery.ledger import ActionKind, ActionState
 from assetquery.store import AuditEvent, NewAction, Store
 
-from .harness import Log, Measurement, ScenarioResult, Side, Stopwatch, interleave
+from .harness import (
+    Comparison,
+    Log,
+    Measurement,
+    ScenarioResult,
+    Side,
+    Stopwatch,
+    Target,
+    interleave,
+)
 from .workload import OPERATOR, lookup_requests, postgres_database
 
 ID = "f"
@@ -35,6 +44,8 @@ TITLE = "store"
 POSTGRES_ENV = "ASSETQUERY_TEST_POSTGRES_URL"
 
 Opener = Callable[[], AbstractContextManager[Store]]
+#: what a court's shared PostgreSQL ledger must keep up with, per second
+POSTGRES_TARGETS = {"record": 2000.0, "transitions": 1000.0, "audit in batches": 10000.0}
 #: one figure: what to time on an empty store, and how many operations it makes
 Work = Callable[[Store], int]
 
@@ -56,6 +67,15 @@ def run(
         for figure, unit, prepare, work in figures.all()
     ]
     result.series = interleave(sides, repeat, warmup=warmup, log=log)
+    if server_url:
+        for figure, floor in POSTGRES_TARGETS.items():
+            if figure == "audit in batches":
+                figure = f"audit in batches of {batch}"
+            result.comparisons.append(
+                Comparison(
+                    f"postgresql {figure}", f"{floor:,.0f}/s", Target(">=", 1.0), fixed=floor
+                )
+            )
     return result
 
 
