@@ -103,9 +103,11 @@ def system_engine(url: str) -> sa.Engine | None:
         _context: object,
         _executemany: bool,
     ) -> tuple[str, Any]:
+        # Every statement the engine runs comes through here: the cheap test first.
+        if len(statement) > 20 or statement.strip().upper() != "BEGIN IMMEDIATE":
+            return statement, parameters
         dbapi_connection = connection.connection.dbapi_connection
-        begun = dbapi_connection is not None and dbapi_connection.in_transaction
-        if begun and statement.strip().upper() == "BEGIN IMMEDIATE":
+        if dbapi_connection is not None and dbapi_connection.in_transaction:
             return "SELECT 1", ()
         return statement, parameters
 
