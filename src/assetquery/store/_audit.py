@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import cast
 
-from sqlalchemy import Table, insert, select, text
+from sqlalchemy import Connection, Table, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ._records import AuditEvent
@@ -110,24 +110,30 @@ def _hash(
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def append_events(session: Session, events: Sequence[AuditEvent], at: datetime) -> None:
+_CHAIN_END = select(AuditRow.seq, AuditRow.hash).order_by(AuditRow.seq.desc()).limit(1)
+# PostgreSQL: the lock and the read of the chain's end go as one message, two statements in
+# one round trip. Each statement takes its own snapshot (read committed), so the read still
+# sees every entry committed by whoever held the lock before.
+_LOCK_AND_READ_CHAIN_END = (
+    f"SELECT pg_advisory_xact_lock({_ADVISORY_LOCK}); "
+    "SELECT seq, hash FROM audit_entries ORDER BY seq DESC LIMIT 1"
+)
+_INSERT = insert(cast(Table, AuditRow.__table__))
+
+
+def append_events(into: Connection | Session, events: Sequence[AuditEvent], at: datetime) -> None:
     """Append ``events`` inside the caller's (write) transaction, chained to the last entry."""
-    append_event_groups(session, [(events, at)])
+    append_event_groups(into, [(events, at)])
 
 
 def append_event_groups(
-    session: Session, groups: Sequence[tuple[Sequence[AuditEvent], datetime]]
+    into: Connection | Session, groups: Sequence[tuple[Sequence[AuditEvent], datetime]]
 ) -> None:
     """Append each group's events, stamped with its time, in order, chained to the last
     entry: one read of the chain's end and one INSERT however many groups there are."""
     if not any(events for events, _ in groups):
         return
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK})
-    last = session.execute(
-        select(AuditRow.seq, AuditRow.hash).order_by(AuditRow.seq.desc()).limit(1)
-    ).first()
-    seq, prev_hash = (last[0], last[1]) if last is not None else (0, GENESIS)
+    seq, prev_hash = _chain_end(into if isinstance(into, Connection) else into.connection())
     rows = []
     for events, moment in groups:
         # Stored and hashed at microsecond precision, as both databases keep it.
@@ -164,7 +170,23 @@ def append_event_groups(
             )
             prev_hash = digest
     # One multi-row INSERT, not an ORM object per entry: appends are on every lookup's path.
-    session.execute(insert(cast(Table, AuditRow.__table__)), rows)
+    into.execute(_INSERT, rows)
+
+
+def _chain_end(connection: Connection) -> tuple[int, str]:
+    """The last entry's number and hash, once no other writer can append (locked until the
+    transaction ends)."""
+    if connection.dialect.name == "postgresql":
+        cursor = connection.connection.cursor()
+        try:
+            cursor.execute(_LOCK_AND_READ_CHAIN_END)
+            cursor.nextset()
+            last = cursor.fetchone()
+        finally:
+            cursor.close()
+    else:  # SQLite: the transaction began with the write lock
+        last = connection.execute(_CHAIN_END).first()
+    return (last[0], last[1]) if last is not None else (0, GENESIS)
 
 
 def _entry(row: AuditRow) -> AuditEntry:
@@ -191,7 +213,7 @@ class Audit:
 
     def append(self, events: Sequence[AuditEvent], *, at: datetime) -> None:
         with self._sessions() as session, session.begin():
-            append_events(session, events, at)
+            append_events(session.connection(), events, at)
 
     def entries(
         self, *, since: datetime | None = None, until: datetime | None = None

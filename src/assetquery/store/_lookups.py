@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy import Connection, Table, func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from .._errors import InvalidInput, JobNotFound
@@ -184,8 +184,11 @@ def insert_report(session: Session, report: LookupReport, at: datetime, *, colle
     insert_reports(session, [(report, at, collect)])
 
 
+_INSERT_REPORT = insert(cast(Table, StoredLookupRow.__table__))
+
+
 def insert_reports(
-    session: Session, reports: Sequence[tuple[LookupReport, datetime, bool]]
+    into: Connection | Session, reports: Sequence[tuple[LookupReport, datetime, bool]]
 ) -> None:
     """Several ``(report, at, collect)`` as ``insert_report`` keeps one, in one INSERT."""
     if not reports:
@@ -200,7 +203,7 @@ def insert_reports(
                 **_report_values(report, at, collect=collect),
             }
         )
-    session.execute(insert(cast(Table, StoredLookupRow.__table__)), values)
+    into.execute(_INSERT_REPORT, values)
 
 
 def _stored(row: StoredLookupRow) -> StoredLookup:
