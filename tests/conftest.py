@@ -109,6 +109,15 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield from _postgres_database()
 
 
+@pytest.fixture
+def second_store_url(store_url: str, tmp_path: Path) -> Iterator[str]:
+    """Another empty store, on the same kind of database as ``store_url``."""
+    if store_url.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path / 'second.db'}"
+    else:
+        yield from _postgres_database()
+
+
 # --- every log line the suite produces is scanned for personal data ---------------------------
 
 _LEAK = re.compile(

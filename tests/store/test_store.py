@@ -7,12 +7,15 @@ import sys
 from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy import inspect, text
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Engine, inspect, text
 
 from assetquery import Money, Party
 from assetquery._actions import ActionKind, ActionState, IllegalTransition
 from assetquery.store import ActionNotFound, NewAction, Store
-from assetquery.store._engine import SCHEMA_REVISION
+from assetquery.store._engine import SCHEMA_REVISION, create_store_engine, upgrade
+from assetquery.store._schema import Base
 
 NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
 PARTY = Party.person("张三", "110105199003071239")
@@ -48,6 +51,45 @@ def test_migrations_create_the_schema_and_run_again_harmlessly(store_url: str) -
     assert {"control_actions", "action_transitions", "alembic_version"} <= tables
     with store.engine.connect() as connection:
         assert connection.execute(text("select version_num from alembic_version")).scalar()
+
+
+def _shape(engine: Engine) -> dict[str, object]:
+    """Everything the database says about its tables, comparable between two databases."""
+    found = inspect(engine)
+    return {
+        table: {
+            # by name: a column a later migration adds comes last, one created at once not
+            "columns": sorted(
+                (c["name"], str(c["type"]), c["nullable"], c.get("default"))
+                for c in found.get_columns(table)
+            ),
+            "primary key": found.get_pk_constraint(table),
+            "foreign keys": sorted(str(key) for key in found.get_foreign_keys(table)),
+            "indexes": sorted(str(index) for index in found.get_indexes(table)),
+            "unique": sorted(str(unique) for unique in found.get_unique_constraints(table)),
+        }
+        for table in sorted(found.get_table_names())
+    }
+
+
+def test_a_new_store_gets_the_schema_the_migrations_build(
+    store_url: str, second_store_url: str
+) -> None:
+    """A new store is created at once, not migrated step by step; both must agree."""
+    migrated = create_store_engine(store_url)
+    with migrated.begin() as connection:
+        upgrade(connection)  # every migration, from an empty database
+    with migrated.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert compare_metadata(context, Base.metadata) == []
+    created = Store(second_store_url)
+    assert _shape(created.engine) == _shape(migrated)
+    for engine in (migrated, created.engine):
+        with engine.connect() as connection:
+            version = connection.execute(text("select version_num from alembic_version"))
+            assert version.scalars().all() == [SCHEMA_REVISION]
+    created.close()
+    migrated.dispose()
 
 
 def test_the_revision_a_store_is_checked_against_is_the_newest_migration() -> None:
