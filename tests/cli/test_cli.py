@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import csv
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from assetquery._cli._app import app
+from assetquery._cli._app import COMMANDS, app
 from assetquery.sandbox import dataset, institutions_toml
 
 runner = CliRunner()
@@ -32,6 +34,35 @@ def test_schema_is_the_report_json_schema() -> None:
     schema = json.loads(output)
     assert schema["title"] == "LookupReport"
     assert {"party", "case", "results", "assets", "complete"} <= set(schema["properties"])
+
+
+LOADED_BY_BATCH = """
+import sys
+from typer.testing import CliRunner
+from assetquery._cli._app import COMMANDS, app
+result = CliRunner().invoke(app, ["batch", "--help"])
+assert result.exit_code == 0, result.output
+print(" ".join(sorted(name for name in sys.modules if name.startswith("assetquery"))))
+"""
+
+
+def test_a_command_imports_its_own_module_and_not_every_other_commands() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", LOADED_BY_BATCH], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    loaded = set(done.stdout.split())
+    assert "assetquery._cli._lookup" in loaded
+    for other in ("_actions", "_audit", "_cases", "_sla", "_worker", "_jobs", "_reports"):
+        assert f"assetquery._cli.{other}" not in loaded
+    assert not loaded & {"assetquery.ledger", "assetquery.sla", "assetquery.cases"}
+
+
+def test_help_lists_every_command_in_order() -> None:
+    code, output = invoke("--help")
+    assert code == 0
+    places = [output.index(f"│ {name} ") for name in COMMANDS]
+    assert places == sorted(places)
 
 
 def test_every_command_has_help() -> None:

@@ -13,8 +13,7 @@ import typer
 
 from .._errors import InvalidInput
 from ..store import DEFAULT_STORE, AuditEntry, Store
-from ._common import err, fail_cleanly, out
-from ._sla import StoreOption, parse_moment
+from ._common import StoreOption, err, fail_cleanly, out, parse_moment
 
 __all__ = ["EXIT_BROKEN", "audit_app"]
 

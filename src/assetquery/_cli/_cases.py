@@ -31,9 +31,18 @@ from ..cases import (
 )
 from ..cases._export import PAGE_CSS, tables
 from ..store import DEFAULT_STORE, Closure, Store
-from ._common import EXIT_REJECTED, EXIT_USAGE, CourtOption, OperatorOption, err, fail_cleanly, out
+from ._common import (
+    EXIT_REJECTED,
+    EXIT_USAGE,
+    CourtOption,
+    OperatorOption,
+    StoreOption,
+    err,
+    fail_cleanly,
+    out,
+    parse_moment,
+)
 from ._common import parse_within as _parse_within
-from ._sla import StoreOption, parse_moment
 
 __all__ = ["case_app", "stats"]
 

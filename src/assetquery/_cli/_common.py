@@ -6,7 +6,7 @@ import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from .._errors import AssetqueryError, InvalidInput
+from .._time import SHANGHAI
 
 __all__ = [
     "EXIT_OK",
@@ -25,9 +26,11 @@ __all__ = [
     "ConfigOption",
     "CourtOption",
     "OperatorOption",
+    "StoreOption",
     "err",
     "fail_cleanly",
     "out",
+    "parse_moment",
     "parse_within",
 ]
 
@@ -84,3 +87,21 @@ def parse_within(text: str) -> timedelta:
         raise InvalidInput("--within", f"{text!r} is not a number of days like 30d or 4w")
     count = int(match.group(1))
     return timedelta(weeks=count) if match.group(2) == "w" else timedelta(days=count)
+
+
+StoreOption = Annotated[
+    str, typer.Option("--store", envvar="ASSETQUERY_STORE", help="Database URL.")
+]
+
+
+def parse_moment(text: str | None, option: str) -> datetime | None:
+    """An ISO date (its start in Shanghai) or an ISO datetime (Shanghai if no offset)."""
+    if text is None:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(option, f"{text!r} is not a date (2026-11-01) or a time") from None
+    if len(text) <= 10:
+        value = datetime.combine(value.date(), time.min)
+    return value if value.tzinfo else value.replace(tzinfo=SHANGHAI)

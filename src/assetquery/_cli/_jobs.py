@@ -21,8 +21,7 @@ from .._batch._submit import submit_job
 from .._config import WorkerSettings, load_settings
 from .._time import SHANGHAI, utc_now
 from ..store import DEFAULT_STORE, Job, JobProgress, Store
-from ._common import ConfigOption, CourtOption, OperatorOption, err, fail_cleanly, out
-from ._sla import StoreOption
+from ._common import ConfigOption, CourtOption, OperatorOption, StoreOption, err, fail_cleanly, out
 
 __all__ = ["jobs_app"]
 

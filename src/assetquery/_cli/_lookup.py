@@ -23,8 +23,7 @@ from .._models import Case, LookupReport, Party
 from .._time import SHANGHAI, utc_now
 from ..sandbox import run_simulated
 from ..store import DEFAULT_STORE, Store
-from ._common import ConfigOption, CourtOption, OperatorOption, err, fail_cleanly, out
-from ._sla import StoreOption
+from ._common import ConfigOption, CourtOption, OperatorOption, StoreOption, err, fail_cleanly, out
 
 __all__ = ["batch", "lookup", "money_text", "print_batch_summary", "run_batch_command"]
 

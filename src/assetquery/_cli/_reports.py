@@ -21,8 +21,7 @@ from .._lookup._dispatcher import Dispatcher
 from .._lookup._late import waits_on
 from .._models import LookupReport
 from ..store import DEFAULT_STORE, Store
-from ._common import ConfigOption, err, fail_cleanly, out
-from ._sla import StoreOption
+from ._common import ConfigOption, StoreOption, err, fail_cleanly, out
 
 __all__ = ["reports_app"]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -33,7 +33,16 @@ from ..sla import (
 )
 from ..sla._recommend import period_bounds
 from ..store import DEFAULT_STORE, Recommendation, Store
-from ._common import EXIT_REJECTED, ConfigOption, CourtOption, err, fail_cleanly, out
+from ._common import (
+    EXIT_REJECTED,
+    ConfigOption,
+    CourtOption,
+    StoreOption,
+    err,
+    fail_cleanly,
+    out,
+    parse_moment,
+)
 
 __all__ = ["sla_app"]
 
@@ -41,23 +50,6 @@ sla_app = typer.Typer(
     help="Institution deadlines: overdue requests, performance reports, judicial recommendations.",
     no_args_is_help=True,
 )
-
-StoreOption = Annotated[
-    str, typer.Option("--store", envvar="ASSETQUERY_STORE", help="Database URL.")
-]
-
-
-def parse_moment(text: str | None, option: str) -> datetime | None:
-    """An ISO date (its start in Shanghai) or an ISO datetime (Shanghai if no offset)."""
-    if text is None:
-        return None
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise InvalidInput(option, f"{text!r} is not a date (2026-11-01) or a time") from None
-    if len(text) <= 10:
-        value = datetime.combine(value.date(), time.min)
-    return value if value.tzinfo else value.replace(tzinfo=SHANGHAI)
 
 
 def _hours(value: float | None) -> str:

@@ -11,8 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from .._errors import InvalidInput
-from ._common import ConfigOption, err, fail_cleanly, out, parse_within
-from ._sla import StoreOption
+from ._common import ConfigOption, StoreOption, err, fail_cleanly, out, parse_within
 
 if TYPE_CHECKING:
     from ..worker._context import WorkerContext
