@@ -77,12 +77,7 @@ _WRITTEN = (
     "state",
     "updated_at",
     "status_checks",
-    "institution_reference",
-    "effective_on",
-    "expires_on",
-    "expiry_source",
-    "waiting_position",
-    "last_error",
+    *sorted(_CHANGEABLE - {"amount"}),
     "amount_fen",
     "currency",
 )
