@@ -4,18 +4,27 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import Engine, create_engine, insert, inspect, select, text, update
+from sqlalchemy.exc import OperationalError
 
 from assetquery import Money, Party
 from assetquery._actions import ActionKind, ActionState, IllegalTransition
-from assetquery.store import ActionNotFound, NewAction, Store
-from assetquery.store._engine import SCHEMA_REVISION, create_store_engine, upgrade
-from assetquery.store._schema import Base
+from assetquery.store import ActionNotFound, AuditEvent, NewAction, Store
+from assetquery.store._audit import _ADVISORY_LOCK as AUDIT_LOCK
+from assetquery.store._engine import (
+    SCHEMA_REVISION,
+    create_store_engine,
+    normalize_url,
+    upgrade,
+)
+from assetquery.store._schema import ActionRow, Base, TransitionRow
 
 NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
 PARTY = Party.person("张三", "110105199003071239")
@@ -246,6 +255,78 @@ for _ in range({times}):
     store.count_status_check({action_id}, at=datetime.now(UTC))
 print("done")
 """
+
+
+def _until_a_backend_waits_for_a_lock(engine: Engine) -> None:
+    waiting = text(
+        "SELECT count(*) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    deadline = time.monotonic() + 30
+    with engine.connect() as watcher:
+        while not watcher.execute(waiting).scalar():
+            assert time.monotonic() < deadline, "the second writer never waited for the lock"
+            time.sleep(0.005)
+
+
+def test_a_move_that_waited_for_another_writer_returns_that_writers_move(
+    store_url: str,
+) -> None:
+    if store_url.startswith("sqlite"):
+        pytest.skip("on SQLite a writer waits before its transaction begins: nothing stale")
+    store = Store(store_url)
+    action = store.record(new_freeze(), at=NOW, reason="court asked")
+    actions, moves = ActionRow.__table__, TransitionRow.__table__
+    with store.engine.connect() as other, ThreadPoolExecutor(1) as pool:
+        # Another writer locks the action and moves it, and has not committed yet.
+        other.execute(select(actions).where(actions.c.id == action.id).with_for_update())
+        other.execute(
+            insert(moves).values(
+                action_id=action.id, from_state="requested", to_state="submitted",
+                at=NOW, actor="other", reason="sent",
+            )
+        )  # fmt: skip
+        other.execute(
+            update(actions)
+            .where(actions.c.id == action.id)
+            .values(state="submitted", version=actions.c.version + 1)
+        )
+        second = pool.submit(
+            store.move, action.id, ActionState.ACKNOWLEDGED, at=NOW, actor="bank-east",
+            reason="received",
+        )  # fmt: skip
+        _until_a_backend_waits_for_a_lock(store.engine)
+        other.commit()
+        moved = second.result(timeout=30)
+    assert [move.to_state for move in moved.transitions] == [
+        ActionState.REQUESTED,
+        ActionState.SUBMITTED,
+        ActionState.ACKNOWLEDGED,
+    ]
+    assert moved.version == 3
+    assert moved == store.get(action.id)
+    store.close()
+
+
+def test_a_timeout_waiting_for_the_audit_trail_is_sqlalchemys_operational_error(
+    store_url: str,
+) -> None:
+    """The worker retries OperationalError; the chain's lock must raise nothing else."""
+    if store_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL's advisory lock")
+    impatient = create_engine(
+        normalize_url(store_url), connect_args={"options": "-c statement_timeout=50"}
+    )
+    store = Store(store_url, engine=impatient)
+    event = AuditEvent(event="inquiry.sent", actor="test", detail={})
+    with store.engine.connect() as holder:
+        holder.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK})
+        with pytest.raises(OperationalError, match="statement timeout"):
+            store.audit.append([event], at=NOW)
+        holder.rollback()
+    store.audit.append([event], at=NOW)  # the lock given back: appends again
+    assert store.audit.verify().entries == 1
+    store.close()
 
 
 def test_two_processes_updating_one_action_lose_no_update(store_url: str) -> None:

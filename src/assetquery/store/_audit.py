@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from typing import cast
 
 from sqlalchemy import Connection, Table, insert, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ._records import AuditEvent
@@ -177,11 +178,16 @@ def _chain_end(connection: Connection) -> tuple[int, str]:
     """The last entry's number and hash, once no other writer can append (locked until the
     transaction ends)."""
     if connection.dialect.name == "postgresql":
+        dbapi = connection.dialect.loaded_dbapi
         cursor = connection.connection.cursor()
         try:
             cursor.execute(_LOCK_AND_READ_CHAIN_END)
             cursor.nextset()
             last = cursor.fetchone()
+        except dbapi.Error as error:
+            # As SQLAlchemy would have raised it (OperationalError for a timeout or a lost
+            # server...), so that callers that retry a database's hiccups see one here too.
+            raise DBAPIError.instance(_LOCK_AND_READ_CHAIN_END, None, error, dbapi.Error) from error
         finally:
             cursor.close()
     else:  # SQLite: the transaction began with the write lock

@@ -97,8 +97,15 @@ _READ = (
     .order_by(_TRANSITIONS.c.id)
 )
 # Writers lock the row (PostgreSQL; SQLite's BEGIN IMMEDIATE already serializes), so
-# concurrent moves wait their turn instead of failing on the version check.
-_READ_FOR_UPDATE = _READ.with_for_update(of=_ACTIONS)
+# concurrent moves wait their turn instead of failing on the version check. The moves are
+# read after the lock, by a statement of their own: a locked read that waited sees the
+# row as the writer before it left it, but rows joined to it as they were when it began.
+_LOCK = select(_ACTIONS).where(_ACTIONS.c.id == bindparam("action_id")).with_for_update()
+_MOVES = (
+    select(*_MOVE_COLUMNS)
+    .where(_TRANSITIONS.c.action_id == bindparam("action_id"))
+    .order_by(_TRANSITIONS.c.id)
+)
 _MOVES_OF = (
     select(_TRANSITIONS.c.action_id, *_MOVE_COLUMNS)
     .where(_TRANSITIONS.c.action_id.in_(bindparam("ids", expanding=True)))
@@ -241,14 +248,19 @@ def _columns(changes: Mapping[str, Any]) -> dict[str, Any]:
 def _read(
     connection: Connection, action_id: int, *, for_update: bool = False
 ) -> tuple[dict[str, Any], list[Transition]]:
-    """An action's columns and its moves, in one query."""
-    rows = connection.execute(
-        _READ_FOR_UPDATE if for_update else _READ, {"action_id": action_id}
-    ).mappings()
-    first = rows.fetchone()
+    """An action's columns and its moves: one query, or (``for_update``) the row locked
+    first and then its moves."""
+    key = {"action_id": action_id}
+    if for_update:
+        first = connection.execute(_LOCK, key).mappings().first()
+        rows = connection.execute(_MOVES, key).mappings().all() if first is not None else []
+    else:
+        joined = connection.execute(_READ, key).mappings().all()
+        first = joined[0] if joined else None
+        rows = joined
     if first is None:
         raise ActionNotFound(f"no control action #{action_id} in the store")
-    moves = [_move(row) for row in (first, *rows) if row["move_to"] is not None]
+    moves = [_move(row) for row in rows if row["move_to"] is not None]
     return {column.name: first[column.name] for column in _ACTIONS.columns}, moves
 
 
