@@ -132,6 +132,7 @@ class TestCaseNumber:
             "（2024）甘0191執1234號",
             " (2024) 甘0191 执 1234 号 ",
             "〔2024〕甘0191执1234号",
+            "（２０２４）甘０１９１执１２３４号",  # digits typed full-width
         ],
     )
     def test_brackets_and_traditional_forms_parse_to_one_canonical_number(self, text: str) -> None:
@@ -166,6 +167,7 @@ class TestCaseNumber:
             ("（2024）甘0191执1234", "is not a case number"),
             ("（1970）甘0191执1234号", "not plausible"),
             ("（2024）甘0191执0号", "is 0"),
+            ("（2024）甘0191执١٢号", "is not a case number"),  # digits of another script
         ],
     )
     def test_malformed(self, text: str, reason: str) -> None:

@@ -205,18 +205,20 @@ def validate_uscc(value: str, *, field: str = "id_number") -> str:
 
 # --- case numbers -------------------------------------------------------------------------
 
-# Traditional forms that appear in case numbers, folded to the simplified forms courts file.
+# Traditional forms that appear in case numbers, folded to the simplified forms courts file,
+# and full-width digits (typed with a Chinese input method) to the ASCII ones.
 _TO_SIMPLIFIED = str.maketrans(
     {"執": "执", "號": "号", "異": "异", "監": "监", "復": "复", "協": "协", "財": "财"}
+    | {chr(0xFF10 + digit): str(digit) for digit in range(10)}
 )
 _WHITESPACE = re.compile(r"\s+")
 _OPEN_BRACKETS = "(（〔[［【"
 _CLOSE_BRACKETS = ")）〕]］】"
 _CASE_NUMBER = re.compile(
-    r"[" + re.escape(_OPEN_BRACKETS) + r"](?P<year>\d{4})[" + re.escape(_CLOSE_BRACKETS) + r"]"
-    r"(?P<court>最高法|[\u4e00-\u9fff]\d{0,4})"
+    r"[" + re.escape(_OPEN_BRACKETS) + r"](?P<year>[0-9]{4})[" + re.escape(_CLOSE_BRACKETS) + r"]"
+    r"(?P<court>最高法|[\u4e00-\u9fff][0-9]{0,4})"
     r"(?P<type>[\u4e00-\u9fff]{1,4}?)"
-    r"(?P<seq>\d{1,7})号"
+    r"(?P<seq>[0-9]{1,7})号"
 )
 
 

@@ -13,7 +13,7 @@ import csv
 import importlib.util
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -23,11 +23,18 @@ from types import ModuleType
 import pytest
 from typer.testing import CliRunner
 
-from assetquery import Money
+from assetquery import Case, Dispatcher, Money, Party
 from assetquery._cli._app import app
-from assetquery.cases import CaseFile, CaseNotFound, case_file, case_files, court_figures
-from assetquery.sandbox import run_simulated
-from assetquery.store import Store
+from assetquery.cases import (
+    CaseFile,
+    CaseNotFound,
+    CourtFigures,
+    case_file,
+    case_files,
+    court_figures,
+)
+from assetquery.sandbox import dataset, run_simulated
+from assetquery.store import Closure, Store
 
 from ..browser import Chromium, net_log_requests
 
@@ -146,7 +153,11 @@ def test_the_next_dates_come_in_order(case: CaseFile) -> None:
 
 
 def test_any_spelling_of_the_number_finds_the_case(history: tuple[Store, str]) -> None:
-    for spelling in ("(2026)甘01執6490号", "（２０２６）甘01执6490号", " (2026)甘01执6490號 "):
+    for spelling in (
+        "(2026)甘01執6490号",
+        "（２０２６）甘０１执６４９０号",
+        " (2026)甘01执6490號 ",
+    ):
         assert case_file(history[0], spelling, now=NOW).number == CASE
 
 
@@ -183,8 +194,9 @@ def test_exports_in_every_format(case: CaseFile, tmp_path: Path) -> None:
 
     from assetquery.cases import write_case_file
 
-    for suffix in ("json", "csv", "xlsx", "html"):
-        assert write_case_file(case, tmp_path / f"case.{suffix}") == suffix
+    for suffix in ("json", "csv", "xlsx", "html"):  # into a folder not made yet
+        assert write_case_file(case, tmp_path / "out" / f"case.{suffix}") == suffix
+    tmp_path = tmp_path / "out"
     data = json.loads((tmp_path / "case.json").read_text(encoding="utf-8"))
     assert data["totals"]["uncovered"] == {"amount": "10000.00", "currency": "CNY"}
     assert data["controls"][0]["expires_on"] == "2028-01-06"
@@ -192,6 +204,9 @@ def test_exports_in_every_format(case: CaseFile, tmp_path: Path) -> None:
     assert raw.startswith(b"\xef\xbb\xbf")  # Excel reads the BOM as "this is UTF-8"
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
     assert ["still uncovered 尚未控制", "10,000.00"] in rows
+    # An identity number would lose its last digits in Excel as a number: it is text.
+    party = next(row for row in rows if "邓明华" in row)
+    assert '="620103198606102914"' in party
     book = load_workbook(tmp_path / "case.xlsx")
     assert book.sheetnames == [
         "totals",
@@ -203,6 +218,10 @@ def test_exports_in_every_format(case: CaseFile, tmp_path: Path) -> None:
         "dates",
     ]
     assert book["controls"]["A3"].value == "1"
+    totals = {row[0].value: row[1] for row in book["totals"].iter_rows(min_row=3)}
+    uncovered = totals["still uncovered 尚未控制"]
+    assert (uncovered.value, uncovered.number_format) == (Decimal("10000.00"), "#,##0.00")
+    assert "620103198606102914" in [c.value for c in book["parties"]["C"]]  # kept as text
     page = (tmp_path / "case.html").read_text(encoding="utf-8")
     assert "default-src 'none'" in page and "http" not in page.replace("http-equiv", "")
     assert "邓明华" in page and "10,000.00" in page
@@ -221,6 +240,8 @@ def test_gbk_on_request_and_a_clear_error_for_what_it_cannot_write(
         write_case_file(rare, tmp_path / "rare.csv", encoding="gbk")
     with pytest.raises(InvalidInput, match="json, csv, xlsx, html"):
         write_case_file(case, tmp_path / "case.pdf")
+    with pytest.raises(InvalidInput, match="only a CSV file is written in gbk"):
+        write_case_file(case, tmp_path / "case.json", encoding="gbk")
 
 
 # --- the court's figures -------------------------------------------------------------------------
@@ -265,6 +286,69 @@ def test_a_period_counts_only_what_happened_in_it(history: tuple[Store, str]) ->
     assert (total.lapsed, total.lapsed_amount) == (1, cny("200.00"))  # lapsed on 2027-01-08
     assert total.deducted == cny("0")
     assert figures.institutions == ()
+
+
+def build_two_courts(url: str) -> Store:
+    """The history, and a second court's operator looking up another debtor in February."""
+    store = build_history(url)
+    other = dataset().parties[0]  # （2026）甘0103执9456号, 兰州市七里河区人民法院
+    party = Party.parse(other.name, other.id_number, other.kind)
+    case = Case(number=other.case_number, court=other.court, operator="王承办", claim=Money("5000"))
+
+    async def look_up(clock: Callable[[], datetime]) -> None:
+        async with Dispatcher.sandbox(store=store, clock=clock) as dispatcher:
+            await dispatcher.lookup(party, case)
+
+    run_simulated(look_up, start=datetime.fromisoformat("2026-02-10T09:00:00+08:00"))
+    return store
+
+
+@pytest.fixture(scope="module")
+def two_courts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    store = build_two_courts(f"sqlite:///{tmp_path_factory.mktemp('two') / 'ledger.db'}")
+    yield store
+    store.close()
+
+
+FEBRUARY = {
+    "since": datetime.fromisoformat("2026-02-01T00:00:00+08:00"),
+    "until": datetime.fromisoformat("2026-03-01T00:00:00+08:00"),
+}
+
+
+def test_claims_frozen_and_deducted_are_read_over_the_same_cases(two_courts: Store) -> None:
+    figures = court_figures(two_courts, now=NOW, **FEBRUARY)
+    li, wang = sorted(figures.groups, key=lambda g: g.operator or "")  # 李 < 王
+    assert (li.court, li.operator) == (COURT, "李承办")
+    # February: only the 3,000 deducted, in the case whose claim is 20,000.
+    assert (li.cases, li.lookups, li.claims) == (1, 0, cny("20000.00"))
+    assert (li.deducted, li.deducted_share) == (cny("3000.00"), 0.15)
+    # In force at the end of February: both freezes (east at its amount now) and the seal.
+    assert (li.controls_in_force, li.frozen) == (3, cny("7200.00"))
+    assert (wang.operator, wang.cases, wang.lookups, wang.claims) == (
+        "王承办",
+        1,
+        1,
+        cny("5000.00"),
+    )
+    assert (wang.deducted, wang.controls_in_force, wang.frozen) == (cny("0"), 0, cny("0"))
+    assert figures.total.claims == cny("25000.00")
+
+
+def test_the_institution_figures_follow_the_court_and_operator(two_courts: Store) -> None:
+    everyone = court_figures(two_courts, now=NOW)
+    theirs = court_figures(two_courts, now=NOW, operator="王承办")
+    ours = court_figures(two_courts, now=NOW, operator="李承办")
+
+    def requests(figures: CourtFigures) -> dict[tuple[str, str], int]:
+        return {(s.institution, s.operation): s.count for s in figures.institutions}
+
+    assert {op for _, op in requests(theirs)} == {"inquiry"}  # a lookup, no control
+    assert all(count == 1 for count in requests(theirs).values())
+    assert ("bank-east", "freeze") in requests(ours)
+    merged = {k: requests(ours).get(k, 0) + requests(theirs).get(k, 0) for k in requests(everyone)}
+    assert merged == requests(everyone)
+    assert court_figures(two_courts, now=NOW, court="不存在的法院").empty
 
 
 # --- the command line ----------------------------------------------------------------------------
@@ -372,3 +456,90 @@ def test_chromium_renders_the_case_page_and_fetches_nothing(
     shot = tmp_path / "case.png"
     chromium.run(tmp_path / "profile-shot", page.as_uri(), f"--screenshot={shot}")
     assert shot.stat().st_size > 20_000  # a page of tables and Chinese text, not a blank one
+
+
+def test_the_figures_page_names_every_figure_and_fetches_nothing(
+    chromium: Chromium, tmp_path: Path
+) -> None:
+    from assetquery.cases._figures_page import figures_data, figures_html
+
+    store = build_two_courts(f"sqlite:///{tmp_path / 'own.db'}")  # its closure stays here
+    try:
+        closed = Closure(CASE, date(2026, 2, 20), "completed", None, Money("0"))
+        store.closures.put([closed], source="test", at=NOW)
+        data = figures_data(court_figures(store, now=NOW, **FEBRUARY))
+    finally:
+        store.close()
+    page = tmp_path / "stats.html"
+    page.write_text(figures_html(data, COURT), encoding="utf-8")
+    log = tmp_path / "net-log.json"
+    dom = chromium.run(
+        tmp_path / "profile", page.as_uri(), "--dump-dom", f"--log-net-log={log}"
+    ).stdout
+    assert [r.url for r in net_log_requests(log) if r.for_a_page] == []
+    assert dom.count('<table class="figures">') == 3  # institutions, groups, official
+    for name in (
+        "反馈率",
+        "及时反馈率",
+        "扣划÷标的（下限）",
+        "执行到位率",
+        "执行完毕率",
+        "首执终本率",
+    ):
+        assert name in dom, name
+    assert "15.0%" in dom  # 3,000 deducted of the 20,000 claimed, as a percentage
+    assert "2026-02-01 – 2026-02-28" in dom  # the period as asked: its last day included
+
+
+def test_bad_input_to_the_case_commands_names_the_fix(
+    history: tuple[Store, str], tmp_path: Path
+) -> None:
+    url = history[1]
+    missing = tmp_path / "mistyped.db"
+    for command in (("case", "list"), ("stats",), ("case", "show", CASE)):
+        code, output = run(*command, "--store", f"sqlite:///{missing}")
+        assert code == 2 and f"there is no store at {missing}" in output, command
+    assert not missing.exists()  # and none was made
+    code, output = run("case", "list", "--renewal-within", "2m", "--store", url)
+    assert code == 2 and "--renewal-within: '2m' is not a number of days" in output
+    code, output = run("stats", "--court", "不存在的法院", "--store", url)
+    assert code == 2 and "for 不存在的法院" in output and "check --court/--operator" in output
+    assert "widen --from/--to" not in output  # no period was given to widen
+    target = tmp_path / "new" / "folder" / "case.csv"
+    code, output = run("case", "export", CASE, "-o", str(target), "--store", url)
+    assert code == 0 and target.exists(), output
+    code, output = run(
+        "stats", "--format", "csv", "-o", str(tmp_path / "n" / "s.csv"), "--store", url
+    )
+    assert code == 0, output
+    text = (tmp_path / "n" / "s.csv").read_text(encoding="utf-8-sig")
+    assert "扣划÷标的（下限）deducted share, lower bound" in text and "失败 failed" in text
+
+
+def test_the_evidence_pack_cites_the_same_figures_as_stats(history: tuple[Store, str]) -> None:
+    from assetquery.sla import evidence_pack
+    from assetquery.sla._letter import problems_found, render_letter
+
+    store = history[0]
+    start = datetime.fromisoformat("2026-01-01T00:00:00+08:00")
+    pack = evidence_pack(
+        store,
+        "bank-west",
+        since=start,
+        until=NOW,
+        settings=Dispatcher.sandbox().settings,
+        court=COURT,
+        now=NOW,
+    )
+    stats = court_figures(store, since=start, until=NOW, now=NOW).institutions
+    west = {s.operation: s for s in stats if s.institution == "bank-west"}
+    assert {s.operation: s for s in pack.stats} == west
+    (inquiry,) = (s for s in pack.stats if s.operation == "inquiry")
+    assert (inquiry.count, inquiry.answered, inquiry.met) == (1, 1, 0)  # 30 hours, due in 24
+    assert problems_found(pack) == ["1件请求超过期限才予反馈"]
+    assert [(r.case_number, r.operation) for r in pack.rows] == [
+        (CASE, "inquiry"),
+        (CASE, "freeze"),
+    ]
+    letter = render_letter(pack)
+    assert "西部农村商业银行（沙盒）：" in letter and "及时反馈率为0.0%" in letter

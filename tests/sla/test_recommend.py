@@ -28,7 +28,7 @@ from assetquery import Case, Money, Party
 from assetquery._actions import ActionKind
 from assetquery._cli._app import app
 from assetquery._config import settings_from_mapping
-from assetquery._time import SHANGHAI
+from assetquery._time import SHANGHAI, local_date, utc_now
 from assetquery.rules import load_rule_pack
 from assetquery.rules._pack import rule_pack_from_mapping
 from assetquery.sla import (
@@ -45,11 +45,11 @@ from assetquery.sla import (
     render_letter,
     write_evidence_pack,
 )
-from assetquery.sla._letter import chinese_number, deadline_words
+from assetquery.sla._letter import chinese_number, deadline_words, problems_found
 from assetquery.store import AuditEvent, Clock, NewAction, NewClock, Store
 from assetquery.testing import build_report
 
-from ..browser import Chromium, png_rows
+from ..browser import Chromium, net_log_requests, png_rows
 
 # --- the requests, at known times ------------------------------------------------------------
 
@@ -409,6 +409,20 @@ def test_a_letter_without_a_court_or_a_source_leaves_placeholders(clocks: list[C
     assert "未载明依据" in html
 
 
+def test_an_institution_never_late_is_not_told_it_was(clocks: list[Clock]) -> None:
+    east = pure_pack(clocks, institution=EAST)  # five inquiries, each answered in an hour
+    assert problems_found(east) == []
+    html = render_letter(east)
+    assert "存在反馈不及时的问题" not in html
+    assert "统计期间未见超期情况" in html  # and the judge is asked whether to send it
+    assert "存在反馈不及时的问题" in render_letter(pure_pack(clocks))  # the slow bank is
+
+
+def test_the_letter_number_carries_the_year_it_is_written_in(clocks: list[Clock]) -> None:
+    written = datetime(2027, 1, 6, 9, tzinfo=SHANGHAI)  # about the last year's December
+    assert "（2027）×法建×号" in render_letter(pure_pack(clocks, now=written))
+
+
 def test_an_unsettled_deadline_is_flagged_for_the_judge(clocks: list[Clock]) -> None:
     source = load_rule_pack().sla_sources["housing_fund"]
     html = render_letter(pure_pack(clocks, legal_basis=source, legal_basis_unsettled=True))
@@ -608,20 +622,33 @@ def test_recommend_writes_the_pack_and_records_it(setup: Setup, fake_chromium: P
     assert (record.institution, record.period_from, record.period_to) == (SLOW, FIRST, LAST)
     assert record.reply_days == 15 and Path(record.directory) == setup.out.resolve()
 
-    code, output = invoke("sla", "sent", "1", "--on", "2026-12-01", "--store", setup.store)
+    # The letter was written today (the command's own clock): it goes out today at the earliest.
+    today = local_date(utc_now())
+    before, after = (today - timedelta(days=1)).isoformat(), (today + timedelta(days=1)).isoformat()
+    code, output = invoke("sla", "sent", "1", "--on", before, "--store", setup.store)
+    assert code == 2 and f"{before} is before #1 was written ({today})" in output
+    code, output = invoke("sla", "sent", "1", "--on", after, "--store", setup.store)
+    assert code == 2 and f"{after} is in the future" in output
+    code, output = invoke("sla", "replied", "1", "--store", setup.store)
+    assert code == 2 and "never marked sent" in output
+
+    code, output = invoke("sla", "sent", "1", "--store", setup.store)
     assert code == 0, output
-    assert "2026-12-16" in output
+    due = (today + timedelta(days=15)).isoformat()
+    assert due in output
     code, output = invoke("sla", "recommendations", "--json", "--store", setup.store)
     assert code == 0, output
     [listed] = json.loads(output)
-    assert listed["sent_on"] == "2026-12-01" and listed["reply_due"] == "2026-12-16"
-    assert listed["state"] in ("awaiting reply", "reply overdue")
-    code, output = invoke("sla", "replied", "1", "--on", "2026-12-10", "--store", setup.store)
+    assert listed["sent_on"] == today.isoformat() and listed["reply_due"] == due
+    assert listed["state"] == "awaiting reply"
+    code, output = invoke("sla", "replied", "1", "--store", setup.store)
     assert code == 0, output
     code, output = invoke("sla", "recommendations", "--json", "--store", setup.store)
     assert json.loads(output)[0]["state"] == "replied"
     code, output = invoke("sla", "recommendations", "--store", setup.store)
     assert code == 0 and "replied" in output
+    code, output = invoke("sla", "sent", "1", "--store", setup.store)
+    assert code == 2 and "was replied to" in output  # the reply's due date stays as it was
 
 
 def test_an_empty_period_is_an_error_and_writes_nothing(setup: Setup) -> None:
@@ -781,7 +808,9 @@ def test_chromium_shows_the_letter_and_draws_the_charts(
     assert (width, height) == (1200, 2400)
     assert len(set(rows)) > 300  # text, tables and charts, not a blank page
 
-    dom = chromium.run(tmp_path / "profile-dom", url, "--dump-dom").stdout
+    log = tmp_path / "net-log.json"
+    dom = chromium.run(tmp_path / "profile-dom", url, "--dump-dom", f"--log-net-log={log}").stdout
+    assert [r.url for r in net_log_requests(log) if r.for_a_page] == []  # nothing fetched
     assert "司法建议书" in dom and "（2026）×法建×号" in dom
     charts = re.findall(r'<svg class="chart (distribution|trend)"', dom)
     assert sorted(charts) == ["distribution", "trend"]

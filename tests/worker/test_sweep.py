@@ -69,14 +69,14 @@ def test_the_sweep_renews_what_the_policy_covers_and_tells_the_webhook(
         frozen = freeze_one(store, config)
         assert frozen.returncode == 0, frozen.stderr
         (control,) = json.loads(frozen.stdout)
-        # A judicial recommendation sent 40 days ago, its written reply due in 30.
+        # A judicial recommendation written and sent 40 days ago, its written reply due in 30.
         ledger = Store(store)
         sent = ledger.recommendations.create(
             "bank-west",
             period=(date(2026, 1, 1), date(2026, 3, 31)),
             directory=str(tmp_path),
             reply_days=30,
-            at=datetime.now(UTC),
+            at=datetime.now(UTC) - timedelta(days=40),
         )
         ledger.recommendations.sent(sent.id, on=datetime.now(SHANGHAI).date() - timedelta(days=40))
         ledger.close()

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import csv
-import io
 import json
 from datetime import datetime, timedelta
-from html import escape
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,8 +18,6 @@ from .._money import Money
 from .._time import SHANGHAI, utc_now
 from ..cases import (
     CaseFile,
-    CourtFigures,
-    GroupFigures,
     case_file,
     case_files,
     case_json,
@@ -29,7 +25,8 @@ from ..cases import (
     read_closures,
     write_case_file,
 )
-from ..cases._export import PAGE_CSS, tables
+from ..cases._export import tables
+from ..cases._figures_page import figures_csv, figures_data, figures_html
 from ..store import DEFAULT_STORE, Closure, Store
 from ._common import (
     EXIT_REJECTED,
@@ -38,6 +35,7 @@ from ._common import (
     OperatorOption,
     StoreOption,
     err,
+    existing_store,
     fail_cleanly,
     out,
     parse_moment,
@@ -59,7 +57,7 @@ CaseArgument = Annotated[
 
 
 def _read_case(url: str, number: str) -> CaseFile:
-    opened = Store(url)
+    opened = existing_store(url)
     try:
         return case_file(opened, number)
     finally:
@@ -142,8 +140,12 @@ def list_cases(
                 raise InvalidInput(
                     "--uncovered-above", f"{uncovered_above!r} is not an amount like 10000"
                 ) from None
-        window = _parse_within(renewal_within) if renewal_within is not None else None
-        opened = Store(store)
+        window = (
+            _parse_within(renewal_within, "--renewal-within")
+            if renewal_within is not None
+            else None
+        )
+        opened = existing_store(store)
         try:
             files = case_files(
                 opened,
@@ -262,175 +264,11 @@ def _hours(value: float | None) -> str:
     return f"{value / 24:.1f} d" if value >= 48 else f"{value:.1f} h"
 
 
-_INSTITUTION_COLUMNS = (
-    "institution",
-    "name",
-    "operation",
-    "deadline",
-    "requests",
-    "answered",
-    "answered_in_time",
-    "feedback_rate",
-    "timely_rate",
-    "median_hours",
-    "p90_hours",
-    "overdue_open",
-)
-_GROUP_COLUMNS = (
-    "court",
-    "operator",
-    "lookups",
-    "lookups_with_assets",
-    "cases",
-    "cases_with_assets",
-    "controls_requested",
-    "controls_in_force",
-    "claims",
-    "frozen",
-    "deducted",
-    "deducted_share",
-    "lapsed",
-    "lapsed_amount",
-    "renewals",
-    "renewals_on_time",
-)
-
-
-def _group_values(group: GroupFigures) -> dict[str, Any]:
-    return {
-        "court": group.court,
-        "operator": group.operator,
-        "lookups": group.lookups,
-        "lookups_with_assets": group.lookups_with_assets,
-        "cases": group.cases,
-        "cases_with_assets": group.cases_with_assets,
-        "controls_requested": group.controls_requested,
-        "controls_in_force": group.controls_in_force,
-        "claims": str(group.claims.amount),
-        "frozen": str(group.frozen.amount),
-        "deducted": str(group.deducted.amount),
-        "deducted_share": group.deducted_share,
-        "lapsed": group.lapsed,
-        "lapsed_amount": str(group.lapsed_amount.amount),
-        "renewals": group.renewals,
-        "renewals_on_time": group.renewals_on_time,
-    }
-
-
-def figures_data(figures: CourtFigures) -> dict[str, Any]:
-    """The figures as JSON-ready data (``stats --format json``)."""
-    official = figures.official
-    return {
-        "from": figures.since.isoformat() if figures.since else None,
-        "to": figures.until.isoformat() if figures.until else None,
-        "generated_at": figures.generated_at.isoformat(),
-        "institutions": [
-            {
-                "institution": s.institution,
-                "name": s.institution_name,
-                "operation": s.operation,
-                "deadline": s.deadline,
-                "requests": s.count,
-                "answered": s.answered,
-                "answered_in_time": s.met,
-                "feedback_rate": s.feedback_rate,
-                "timely_rate": s.timely_rate,
-                "median_hours": s.median_hours,
-                "p90_hours": s.p90_hours,
-                "deadline_hours": s.deadline_hours,
-                "overdue_open": s.open_overdue,
-                "failed": s.failed,
-            }
-            for s in figures.institutions
-        ],
-        "groups": [_group_values(g) for g in figures.groups],
-        "total": _group_values(figures.total),
-        "official": None
-        if official is None
-        else {
-            "closed": official.closed,
-            "completed": official.completed,
-            "first_enforcement_closed": official.first_closed,
-            "first_enforcement_terminated": official.first_terminated,
-            "applied": str(official.applied.amount),
-            "recovered": str(official.recovered.amount),
-            "without_amount": official.without_amount,
-            "execution_rate": official.execution_rate,
-            "completion_rate": official.completion_rate,
-            "first_termination_rate": official.first_termination_rate,
-        },
-    }
-
-
-def _rows(data: dict[str, Any]) -> tuple[list[list[str]], list[list[str]]]:
-    def cell(value: Any) -> str:
-        if value is None:
-            return ""
-        if isinstance(value, float):
-            return f"{value:.4f}"
-        return str(value)
-
-    institutions = [[cell(i[c]) for c in _INSTITUTION_COLUMNS] for i in data["institutions"]]
-    groups = [[cell(g[c]) for c in _GROUP_COLUMNS] for g in [*data["groups"], data["total"]]]
-    groups[-1][0] = groups[-1][0] or "(all)"
-    return institutions, groups
-
-
-def _csv(data: dict[str, Any]) -> str:
-    institutions, groups = _rows(data)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["# institutions"])
-    writer.writerow(_INSTITUTION_COLUMNS)
-    writer.writerows(institutions)
-    writer.writerow([])
-    writer.writerow(["# courts and operators"])
-    writer.writerow(_GROUP_COLUMNS)
-    writer.writerows(groups)
-    if data["official"] is not None:
-        writer.writerow([])
-        writer.writerow(["# official indicators (closures imported)"])
-        writer.writerows([[k, "" if v is None else v] for k, v in data["official"].items()])
-    return buffer.getvalue()
-
-
-def _html(data: dict[str, Any], court: str | None) -> str:
-    institutions, groups = _rows(data)
-
-    def table(title: str, headers: tuple[str, ...], rows: list[list[str]]) -> str:
-        head = "".join(f"<th>{escape(h)}</th>" for h in headers)
-        body = "".join(
-            "<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>" for row in rows
-        )
-        return f"<section><h2>{escape(title)}</h2><table><thead><tr>{head}</tr></thead>" + (
-            f"<tbody>{body}</tbody></table></section>"
-        )
-
-    official = data["official"]
-    sections = [
-        table("Institutions 机构反馈", _INSTITUTION_COLUMNS, institutions),
-        table("Courts and operators 法院与承办人", _GROUP_COLUMNS, groups),
-    ]
-    if official is not None:
-        sections.append(
-            table(
-                "Official indicators 质效指标 (closures imported)",
-                ("figure", "value"),
-                [[k, "" if v is None else str(v)] for k, v in official.items()],
-            )
-        )
-    period = f"{data['from'] or '…'} – {data['to'] or '…'}"
-    return (
-        '<!DOCTYPE html>\n<html lang="zh-CN">\n<head>\n<meta charset="utf-8">\n'
-        '<meta http-equiv="Content-Security-Policy" '
-        "content=\"default-src 'none'; style-src 'unsafe-inline'\">\n"
-        "<title>执行查控统计 Court figures</title>\n"
-        f"<style>{PAGE_CSS}</style>\n</head>\n<body><main>"
-        f"<header><p class='court'>{escape(court or '')}</p><h1>执行查控统计 Court figures</h1>"
-        f"<p class='meta'>{escape(period)}</p></header>"
-        + "".join(sections)
-        + "</main></body>\n</html>\n"
-    )
+def _deducted(group: dict[str, Any]) -> str:
+    share = group["deducted_share"]
+    if share is None:
+        return str(group["deducted"])
+    return f"{group['deducted']} ({_rate(share)} of claims, a lower bound)"
 
 
 def _print_figures(data: dict[str, Any]) -> None:
@@ -467,7 +305,7 @@ def _print_figures(data: dict[str, Any]) -> None:
             str(g["controls_in_force"]),
             g["claims"],
             g["frozen"],
-            f"{g['deducted']} ({_rate(g['deducted_share'])}, lower bound)",
+            _deducted(g),
             f"{g['lapsed']} ({g['lapsed_amount']})",
             f"{g['renewals_on_time']}/{g['renewals']}",
         )
@@ -505,7 +343,7 @@ def stats(
         if figures_format not in ("table", "json", "csv", "html"):
             raise InvalidInput("--format", f"{figures_format!r}: use table, json, csv or html")
         start, end = _period(since, until)
-        opened = Store(store)
+        opened = existing_store(store)
         try:
             figures = court_figures(opened, since=start, until=end, court=court, operator=operator)
         finally:
@@ -523,7 +361,9 @@ def stats(
             f"error: the store holds no lookup, request or control {shown or 'at all'}"
             + (f" for {court}" if court else "")
             + (f" by {operator}" if operator else "")
-            + "; widen --from/--to or check --store"
+            + ("; widen --from/--to" if since or until else "")
+            + ("; check --court/--operator" if court or operator else "")
+            + "; or check --store"
         )
         raise typer.Exit(EXIT_USAGE)
     data = figures_data(figures)
@@ -533,11 +373,12 @@ def stats(
     if figures_format == "json":
         text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
     elif figures_format == "csv":
-        text = _csv(data)
+        text = figures_csv(data)
     else:
-        text = _html(data, court)
+        text = figures_html(data, court)
     if output is None:
         out.file.write(text)
     else:
+        output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(text, encoding="utf-8-sig" if figures_format == "csv" else "utf-8")
         out.print(f"Wrote {output}")

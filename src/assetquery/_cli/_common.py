@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, time, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from pydantic import ValidationError
@@ -17,6 +17,9 @@ from rich.markup import escape
 
 from .._errors import AssetqueryError, InvalidInput
 from .._time import SHANGHAI
+
+if TYPE_CHECKING:
+    from ..store import Store
 
 __all__ = [
     "EXIT_OK",
@@ -28,6 +31,7 @@ __all__ = [
     "OperatorOption",
     "StoreOption",
     "err",
+    "existing_store",
     "fail_cleanly",
     "out",
     "parse_moment",
@@ -80,11 +84,11 @@ def fail_cleanly() -> Iterator[None]:
 _WITHIN = re.compile(r"^\s*(\d+)\s*([dw]?)\s*$")
 
 
-def parse_within(text: str) -> timedelta:
+def parse_within(text: str, option: str = "--within") -> timedelta:
     """A window of days as clerks write it: ``30d``, ``4w``."""
     match = _WITHIN.match(text)
     if match is None:
-        raise InvalidInput("--within", f"{text!r} is not a number of days like 30d or 4w")
+        raise InvalidInput(option, f"{text!r} is not a number of days like 30d or 4w")
     count = int(match.group(1))
     return timedelta(weeks=count) if match.group(2) == "w" else timedelta(days=count)
 
@@ -92,6 +96,25 @@ def parse_within(text: str) -> timedelta:
 StoreOption = Annotated[
     str, typer.Option("--store", envvar="ASSETQUERY_STORE", help="Database URL.")
 ]
+
+
+def existing_store(url: str) -> Store:
+    """The store at ``url`` for a command that only reads it: a SQLite file that is not
+    there is a mistyped ``--store``, not a new store to create."""
+    from sqlalchemy.engine import make_url
+
+    from ..store import Store
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        path = Path(parsed.database)
+        if not path.exists():
+            raise InvalidInput(
+                "--store",
+                f"there is no store at {path}; check the path (or ASSETQUERY_STORE): a store "
+                "is made by the first batch, lookup or control action written into it",
+            )
+    return Store(url)
 
 
 def parse_moment(text: str | None, option: str) -> datetime | None:

@@ -31,6 +31,7 @@ from ..sla import (
     render_html,
     write_evidence_pack,
 )
+from ..sla._letter import problems_found
 from ..sla._recommend import period_bounds
 from ..store import DEFAULT_STORE, Recommendation, Store
 from ._common import (
@@ -39,6 +40,7 @@ from ._common import (
     CourtOption,
     StoreOption,
     err,
+    existing_store,
     fail_cleanly,
     out,
     parse_moment,
@@ -335,7 +337,7 @@ def recommend_command(
         last = _day(date_to, "--to") or today
         first = _day(date_from, "--from") or last - timedelta(days=DEFAULT_PERIOD_DAYS - 1)
         since, until = period_bounds(first, last)
-        opened = Store(store)
+        opened = existing_store(store)
         try:
             pack = evidence_pack(
                 opened,
@@ -372,10 +374,25 @@ def recommend_command(
         finally:
             opened.close()
     _print_pack(pack, directory)
+    if not problems_found(pack):
+        err.print(
+            f"note: {escape(pack.institution_name)} answered every request of the period in "
+            "time; the draft says so and asks the judge to check whether it is needed.",
+            soft_wrap=True,
+        )
     out.print(
         f"Recorded as recommendation {record.id} (draft). When the letter has gone out: "
         f"assetquery sla sent {record.id} --on YYYY-MM-DD"
     )
+
+
+def _past_day(on: str | None) -> date:
+    """``--on``: a day up to today (default today)."""
+    today = local_date(utc_now())
+    day = _day(on, "--on") or today
+    if day > today:
+        raise InvalidInput("--on", f"{day} is in the future (today is {today})")
+    return day
 
 
 NumberArgument = Annotated[
@@ -391,8 +408,8 @@ def sent_command(
 ) -> None:
     """Mark a recommendation's letter sent: its written reply is due its reply days later."""
     with fail_cleanly():
-        day = _day(on, "--on") or local_date(utc_now())
-        opened = Store(store)
+        day = _past_day(on)
+        opened = existing_store(store)
         try:
             record = opened.recommendations.sent(number, on=day)
         finally:
@@ -413,8 +430,8 @@ def replied_command(
 ) -> None:
     """Mark a recommendation replied to by its institution."""
     with fail_cleanly():
-        day = _day(on, "--on") or local_date(utc_now())
-        opened = Store(store)
+        day = _past_day(on)
+        opened = existing_store(store)
         try:
             record = opened.recommendations.replied(number, on=day)
         finally:
@@ -442,7 +459,7 @@ def recommendations_command(
     """Judicial recommendations written, and their state: draft, awaiting reply, reply
     overdue or replied."""
     with fail_cleanly():
-        opened = Store(store)
+        opened = existing_store(store)
         try:
             records = opened.recommendations.find(institution)
         finally:

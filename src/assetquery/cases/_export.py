@@ -10,8 +10,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from fractions import Fraction
 from html import escape
 from importlib import resources
@@ -263,13 +265,23 @@ def case_json(case: CaseFile) -> str:
 # --- CSV, XLSX, HTML ------------------------------------------------------------------------
 
 
+_LONG_DIGITS = re.compile(r"\d{12,}")
+_AMOUNT = re.compile(r"-?\d{1,3}(?:,\d{3})*\.\d{2}")
+
+
+def _excel_text(cell: str) -> str:
+    """A cell as Excel keeps it: identity and account numbers of 12 digits and more would
+    be read as numbers and lose their last digits, so they are written as text formulas."""
+    return f'="{cell}"' if _LONG_DIGITS.fullmatch(cell) else cell
+
+
 def _csv(case: CaseFile, encoding: str) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     for table in tables(case):
         writer.writerow([f"# {table.title}"])
         writer.writerow(table.headers)
-        writer.writerows(table.rows)
+        writer.writerows([_excel_text(cell) for cell in row] for row in table.rows)
         writer.writerow([])
     text = buffer.getvalue()
     if encoding == "gbk":
@@ -282,6 +294,12 @@ def _csv(case: CaseFile, encoding: str) -> bytes:
                 "write; export with the default UTF-8 (Excel opens it)",
             ) from None
     return text.encode("utf-8-sig")  # the byte-order mark tells Excel it is UTF-8
+
+
+def _xlsx_value(cell: str) -> str | Decimal:
+    """Amounts as numbers (so Excel can add them up); everything else as the text shown,
+    identity and account numbers included."""
+    return Decimal(cell.replace(",", "")) if _AMOUNT.fullmatch(cell) else cell
 
 
 def _xlsx(case: CaseFile, path: Path) -> None:
@@ -302,7 +320,10 @@ def _xlsx(case: CaseFile, path: Path) -> None:
         for cell in sheet[2]:
             cell.font = Font(bold=True)
         for row in table.rows:
-            sheet.append(list(row))
+            sheet.append([_xlsx_value(cell) for cell in row])
+            for cell in sheet[sheet.max_row]:
+                if isinstance(cell.value, Decimal):
+                    cell.number_format = "#,##0.00"
         for index, header in enumerate(table.headers, start=1):
             width = max([len(header), *(len(r[index - 1]) for r in table.rows)]) + 2
             sheet.column_dimensions[sheet.cell(2, index).column_letter].width = min(width, 60)
@@ -365,6 +386,11 @@ def write_case_file(
         )
     if encoding not in ("utf-8", "gbk"):
         raise InvalidInput("--encoding", f"{encoding!r}: use utf-8 or gbk")
+    if encoding != "utf-8" and chosen != "csv":
+        raise InvalidInput(
+            "--encoding", f"only a CSV file is written in {encoding}; {chosen} is UTF-8"
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
     if chosen == "json":
         path.write_text(case_json(case), encoding="utf-8")
     elif chosen == "csv":

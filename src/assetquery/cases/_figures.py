@@ -37,13 +37,13 @@ class GroupFigures:
     operator: str | None
     lookups: int  # parties looked up (a party looked up twice counts twice)
     lookups_with_assets: int  # of which some asset was found
-    cases: int  # cases with a lookup or a control request in the period
-    cases_with_assets: int  # of which some lookup found an asset
+    cases: int  # the group's cases: looked up, controlled, deducted, renewed or lapsed in it
+    cases_with_assets: int  # of which some lookup in the period found an asset
     controls_requested: int  # freezes and seals asked for in the period
-    controls_in_force: int  # of the group's freezes and seals, in force when read
+    controls_in_force: int  # the cases' freezes and seals in force at the period's end
     claims: Money  # the claims of the group's cases
-    frozen: Money  # freezes in force when read, at their current amounts
-    deducted: Money  # deductions carried out in the period
+    frozen: Money  # the cases' freezes in force at the period's end, at their amounts
+    deducted: Money  # deductions carried out in the period (all in the group's cases)
     lapsed: int  # controls whose period ran out unrenewed, in the period
     lapsed_amount: Money  # the amounts those freezes held: protection lost
     renewals: int  # renewals carried out, asked for in the period
@@ -152,6 +152,16 @@ def _claims(lookups: Iterable[LookupFacts]) -> dict[str, Money]:
     return claims
 
 
+def _state_at(action: ControlAction, moment: datetime) -> ActionState | None:
+    """The action's state at ``moment``: None if it had not been asked for yet."""
+    state = None
+    for t in action.transitions:
+        if t.at > moment:
+            break
+        state = t.to_state
+    return state
+
+
 def _group(
     key: tuple[str | None, str | None],
     lookups: Sequence[LookupFacts],
@@ -161,11 +171,13 @@ def _group(
     rules: RulePack,
     since: datetime | None,
     until: datetime | None,
+    end: datetime,
 ) -> GroupFigures:
+    """One group's figures; ``end`` is the moment "in force" is read at (the period's end,
+    or now if it has not ended)."""
     in_period = [f for f in lookups if _within(f.looked_up_at, since, until)]
     controls = [a for a in actions if a.kind.is_control]
     requested = [a for a in controls if _within(a.requested_at, since, until)]
-    cases = {f.case_number for f in in_period} | {a.case_number for a in requested}
     done = [(a, _entered(a, ActionState.COMPLETED)) for a in actions if not a.kind.is_control]
     deductions = [
         a for a, at in done if a.kind is ActionKind.DEDUCT and at and _within(at, since, until)
@@ -176,14 +188,21 @@ def _group(
         if a.kind is ActionKind.RENEW and at and _within(a.requested_at, since, until)
     ]
     lapsed = [a for a in controls if (at := _lapsed_at(a)) and _within(at, since, until)]
-    in_force = [a for a in controls if a.state is ActionState.EFFECTIVE]
+    # Claims, frozen and deducted are read over the same cases, so that one is a share of
+    # the other: a case the group did nothing in during the period is in none of them.
+    cases = {a.case_number for a in (*requested, *deductions, *renewals, *lapsed)} | {
+        f.case_number for f in in_period
+    }
+    in_force = [
+        a for a in controls if a.case_number in cases and _state_at(a, end) is ActionState.EFFECTIVE
+    ]
 
     def on_time(renewal: ControlAction) -> bool:
-        end = renewal.target_expires_on
-        if end is None:  # recorded before renewals kept their end: judged by their control
+        deadline_end = renewal.target_expires_on
+        if deadline_end is None:  # recorded before renewals kept their end: judged by control
             target = targets.get(renewal.target_id or -1)
             return target is not None and target.state is not ActionState.EXPIRED
-        return local_date(renewal.requested_at) <= renewal_deadline(rules, end)
+        return local_date(renewal.requested_at) <= renewal_deadline(rules, deadline_end)
 
     return GroupFigures(
         court=key[0],
@@ -216,7 +235,9 @@ def _official(
     actions: Sequence[ControlAction],
     claims: dict[str, Money],
     courts: dict[str, str | None],
+    operators: dict[str, set[str | None]],
     court: str | None,
+    operator: str | None,
     since: datetime | None,
     until: datetime | None,
 ) -> OfficialIndicators:
@@ -225,6 +246,7 @@ def _official(
         for c in closures
         if _day_within(c.closed_on, since, until)
         and (court is None or (c.court or courts.get(c.case_number)) == court)
+        and (operator is None or operator in operators.get(c.case_number, ()))
     ]
     deducted: dict[str, int] = defaultdict(int)
     for a in actions:
@@ -266,19 +288,29 @@ def court_figures(
     """Every figure of the period [since, until), for ``court`` and ``operator`` if given.
 
     ``lookups`` are every stored lookup (the claims of cases come from them, whenever they
-    were made); ``clocks`` those started in the period; ``closures`` None if none were
-    imported (the official indicators are then left out).
+    were made); ``clocks`` those started in the period, each counted for the court and
+    operator of the lookup or action it times; ``closures`` None if none were imported (the
+    official indicators are then left out).
     """
     claims = _claims(lookups)
     courts: dict[str, str | None] = {}
+    operators: dict[str, set[str | None]] = defaultdict(set)
+    timed: dict[tuple[str, str], tuple[str | None, str | None]] = {}
     for facts in lookups:
         courts.setdefault(facts.case_number, facts.court)
+        operators[facts.case_number].add(facts.operator)
+        if facts.lookup_id is not None:
+            timed["inquiry", facts.lookup_id] = (facts.court, facts.operator)
     for action in actions:
         courts.setdefault(action.case_number, action.court)
+        operators[action.case_number].add(action.requested_by)
+        timed["action", str(action.id)] = (action.court, action.requested_by)
     targets = {a.id: a for a in actions}
 
-    def wanted(key: tuple[str | None, str | None]) -> bool:
-        return (court is None or key[0] == court) and (operator is None or key[1] == operator)
+    def wanted(key: tuple[str | None, str | None] | None) -> bool:
+        return key is not None and (
+            (court is None or key[0] == court) and (operator is None or key[1] == operator)
+        )
 
     lookups_by: dict[tuple[str | None, str | None], list[LookupFacts]] = defaultdict(list)
     for facts in lookups:
@@ -290,16 +322,32 @@ def court_figures(
         (k for k in set(lookups_by) | set(actions_by) if wanted(k)),
         key=lambda k: (k[0] or "", k[1] or ""),
     )
-    groups = [
-        _group(k, lookups_by[k], actions_by[k], targets, claims, rules, since, until) for k in keys
-    ]
-    groups = [g for g in groups if g.lookups or g.cases or g.controls_in_force or g.deducted.fen]
-    chosen_lookups = [f for k in keys for f in lookups_by[k]]
-    chosen_actions = [a for k in keys for a in actions_by[k]]
-    total = _group(
-        (court, operator), chosen_lookups, chosen_actions, targets, claims, rules, since, until
+    end = until if until is not None and until < now else now
+
+    def figures_of(
+        key: tuple[str | None, str | None],
+        chosen_lookups: Sequence[LookupFacts],
+        chosen_actions: Sequence[ControlAction],
+    ) -> GroupFigures:
+        return _group(
+            key, chosen_lookups, chosen_actions, targets, claims, rules, since, until, end
+        )
+
+    groups = [figures_of(k, lookups_by[k], actions_by[k]) for k in keys]
+    groups = [g for g in groups if g.cases]
+    total = figures_of(
+        (court, operator),
+        [f for k in keys for f in lookups_by[k]],
+        [a for k in keys for a in actions_by[k]],
     )
+    if court is not None or operator is not None:
+        clocks = [c for c in clocks if wanted(timed.get((c.subject, c.reference)))]
     report = performance_report(clocks, since=since, until=until, now=now)
+    official = None
+    if closures:
+        official = _official(
+            closures, actions, claims, courts, operators, court, operator, since, until
+        )
     return CourtFigures(
         since=since,
         until=until,
@@ -307,7 +355,5 @@ def court_figures(
         institutions=report.stats,
         groups=tuple(groups),
         total=total,
-        official=(
-            _official(closures, actions, claims, courts, court, since, until) if closures else None
-        ),
+        official=official,
     )

@@ -22,7 +22,7 @@ from datetime import date, timedelta
 from importlib import resources
 from pathlib import Path
 
-from .._time import SHANGHAI
+from .._time import SHANGHAI, local_date
 from ._html import (
     _BAD_RATE,
     _CSS,
@@ -56,7 +56,7 @@ from ._recommend import (
     shown,
 )
 
-__all__ = ["EvidenceFiles", "render_letter", "write_evidence_pack"]
+__all__ = ["EvidenceFiles", "problems_found", "render_letter", "write_evidence_pack"]
 
 # Placeholders the court fills in before the letter is signed.
 COURT_PLACEHOLDER = "××人民法院"
@@ -172,7 +172,7 @@ def _court(pack: EvidencePack) -> str:
 
 
 def _head(pack: EvidencePack) -> str:
-    year = pack.period_to.year
+    year = local_date(pack.generated_at).year  # the year the letter is issued in
     return (
         '<header class="letter-head" aria-label="首部" data-part="首部">'
         f'<p class="issuer">{_court(pack)}</p>'
@@ -210,7 +210,8 @@ def _opening(pack: EvidencePack) -> str:
         "<p>本院在执行工作中，依法通过网络执行查控系统向你单位发送被执行人财产"
         f"{_e(operations)}等协助执行请求。为掌握协助执行的办理情况，本院对"
         f"{_e(_period(pack))}向你单位发送的请求及其反馈情况进行了统计，"
-        "发现你单位存在反馈不及时的问题。现将有关情况和建议函告如下。</p>"
+        + ("发现你单位存在反馈不及时的问题。" if problems_found(pack) else "")
+        + "现将有关情况和建议函告如下。</p>"
     )
 
 
@@ -262,7 +263,8 @@ def _rank_sentence(pack: EvidencePack, ranking: Ranking) -> str:
     )
 
 
-def _problems(pack: EvidencePack) -> str:
+def problems_found(pack: EvidencePack) -> list[str]:
+    """What the letter reproaches the institution with: empty if it was never late."""
     failures = pack.failures
     found = []
     if failures.answered_late:
@@ -275,6 +277,11 @@ def _problems(pack: EvidencePack) -> str:
             error_name(code).split("（")[0] for code, _ in failures.failed_by_error[:3]
         )
         found.append(f"{failures.failed}件请求因{reasons}等原因未能获得反馈")
+    return found
+
+
+def _problems(pack: EvidencePack) -> str:
+    found = problems_found(pack)
     if found:
         problems = (
             f"<p>上述情况表明，你单位在协助执行中存在反馈不及时的问题：{_e('，'.join(found))}。"

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from .._errors import InvalidInput
 from .._models import LookupReport
 from .._money import Money
+from .._time import local_date
 from ._clocks import _to_clock
 from ._records import Clock
 from ._schema import ActionRow, ClockRow, ClosureRow, RecommendationRow, StoredLookupRow
@@ -30,6 +31,7 @@ __all__ = ["Cases", "Closure", "Closures", "LookupFacts", "Recommendation", "Rec
 class LookupFacts:
     """A stored lookup as the figures read it, without its report."""
 
+    lookup_id: str | None  # None only for rows written before lookups had ids
     case_number: str
     court: str | None
     operator: str | None
@@ -87,6 +89,7 @@ class Cases:
     ) -> list[LookupFacts]:
         """Every stored lookup with a report, looked up in [since, until)."""
         query = select(
+            StoredLookupRow.lookup_id,
             StoredLookupRow.case_number,
             StoredLookupRow.court,
             StoredLookupRow.operator,
@@ -101,10 +104,11 @@ class Cases:
         facts = []
         with self._sessions() as session:
             rows = session.execute(query.order_by(StoredLookupRow.looked_up_at, StoredLookupRow.id))
-            for number, court, operator, claim, assets, at in rows:
+            for lookup_id, number, court, operator, claim, assets, at in rows:
                 assert at is not None  # selected so
                 facts.append(
                     LookupFacts(
+                        lookup_id=lookup_id,
                         case_number=number,
                         court=court,
                         operator=operator,
@@ -252,6 +256,15 @@ class Recommendations:
                     f"no recommendation #{number}; `assetquery sla recommendations` lists them",
                 )
             if work == "sent":
+                written = local_date(row.created_at)
+                if on < written:
+                    raise InvalidInput("--on", f"{on} is before #{number} was written ({written})")
+                if row.replied_on is not None:
+                    raise InvalidInput(
+                        "recommendation",
+                        f"#{number} was replied to on {row.replied_on}: its sending stays as "
+                        "recorded",
+                    )
                 row.sent_on = on
                 row.reply_due = on + timedelta(days=row.reply_days)
             else:
@@ -259,6 +272,8 @@ class Recommendations:
                     raise InvalidInput(
                         "recommendation", f"#{number} was never marked sent; mark it sent first"
                     )
+                if on < row.sent_on:
+                    raise InvalidInput("--on", f"{on} is before #{number} was sent ({row.sent_on})")
                 row.replied_on = on
             session.flush()
             return _recommendation(row)
