@@ -543,3 +543,27 @@ def test_the_evidence_pack_cites_the_same_figures_as_stats(history: tuple[Store,
     ]
     letter = render_letter(pack)
     assert "西部农村商业银行（沙盒）：" in letter and "及时反馈率为0.0%" in letter
+
+
+def test_a_seal_waiting_in_line_shows_its_place(tmp_path: Path) -> None:
+    """The history's seal on the day it was asked for: behind another court's."""
+    from assetquery.ledger import ActionLedger
+
+    example = _example()
+    store = Store(f"sqlite:///{tmp_path / 'ledger.db'}")
+
+    async def seal_behind_another_court(clock: Callable[[], datetime]) -> None:
+        party, case = example.debtor()
+        unit = next(p for p in dataset().parties if p.case_number == CASE).properties[0]
+        async with Dispatcher.sandbox(store=store, clock=clock) as dispatcher:
+            await dispatcher.lookup(party, case)
+            ledger = ActionLedger(store, dispatcher, clock=clock)
+            await ledger.seal(party, case, institution="registry", identifier=unit.unit_number)
+
+    try:
+        run_simulated(seal_behind_another_court, start=example.START)
+        (seal,) = case_file(store, CASE, now=NOW).controls
+    finally:
+        store.close()
+    assert (seal.kind, seal.state, seal.waiting_position) == ("seal", "waiting", 2)
+    assert seal.effective_on is None  # not in force until the seal ahead of it is released

@@ -418,6 +418,12 @@ def test_an_institution_never_late_is_not_told_it_was(clocks: list[Clock]) -> No
     assert "存在反馈不及时的问题" in render_letter(pure_pack(clocks))  # the slow bank is
 
 
+def test_the_letters_charts_speak_chinese(html: str) -> None:
+    charts = "".join(re.findall(r"<svg class=\"chart .*?</svg>", html, re.S))
+    assert "超期" in charts and "刻度" in charts and "起一周" in charts
+    assert not re.search(r"\d+ late\b|linear scale|logarithmic|Week of", charts)
+
+
 def test_the_letter_number_carries_the_year_it_is_written_in(clocks: list[Clock]) -> None:
     written = datetime(2027, 1, 6, 9, tzinfo=SHANGHAI)  # about the last year's December
     assert "（2027）×法建×号" in render_letter(pure_pack(clocks, now=written))

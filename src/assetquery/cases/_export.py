@@ -176,7 +176,7 @@ def tables(case: CaseFile) -> list[Table]:
         ),
         Table(
             "assets",
-            "Assets found 查得财产",
+            "Assets found, as each institution last answered 查得财产（以最近一次反馈为准）",
             (
                 "party 被执行人",
                 "kind 类型",

@@ -12,6 +12,7 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import partial
 from html import escape
 from importlib import resources
 
@@ -375,6 +376,12 @@ class DistributionWords:
     heading: str  # the section's opening, HTML
     empty: str
     legend: tuple[str, str, str, str, str]  # in time, late, middle half, 5–95 %, deadline
+    scales: tuple[str, str] = ("linear scale", "logarithmic scale")
+    no_answers: str = "no answers in the period"
+    late: Callable[[int], str] = lambda count: f"{count} late"
+    summary: Callable[[str, str, int, int], str] = lambda name, detail, answered, late: (
+        f"{name}, {detail}: {answered} answered, {late} late"
+    )
 
 
 REPORT_WORDS = DistributionWords(
@@ -414,7 +421,7 @@ def distribution_section(report: PerformanceReport, words: DistributionWords = R
     if fixed:
         charts.append(
             _distribution_figure(
-                fixed, "fixed", words.fixed_title, words.fixed_axis, allow_log=True
+                fixed, "fixed", words.fixed_title, words.fixed_axis, words, allow_log=True
             )
         )
     if working:
@@ -424,6 +431,7 @@ def distribution_section(report: PerformanceReport, words: DistributionWords = R
                 "working",
                 words.working_title,
                 words.working_axis,
+                words,
                 allow_log=False,  # signed: a log scale cannot show "early"
             )
         )
@@ -461,15 +469,21 @@ _TOP = 6
 
 
 def _distribution_figure(
-    strips: Sequence[_Strip], key: str, caption: str, axis_title: str, *, allow_log: bool
+    strips: Sequence[_Strip],
+    key: str,
+    caption: str,
+    axis_title: str,
+    words: DistributionWords,
+    *,
+    allow_log: bool,
 ) -> str:
     values = [v for s in strips for v in s.values] + [s.limit for s in strips]
     axis = _value_axis(values, allow_log=allow_log)
     bottom = _TOP + len(strips) * _ROW_H
     height = bottom + 50
-    scale = "logarithmic scale" if axis.log else "linear scale"
-    summary = "; ".join(_strip_summary(s) for s in strips)
-    rows = "".join(_strip_row(s, axis, _TOP + i * _ROW_H, i) for i, s in enumerate(strips))
+    scale = words.scales[axis.log]
+    summary = "; ".join(_strip_summary(s, words) for s in strips)
+    rows = "".join(_strip_row(s, axis, _TOP + i * _ROW_H, i, words) for i, s in enumerate(strips))
     return (
         f'<figure class="chart-figure"><figcaption>{_e(caption)}</figcaption>'
         f'<svg class="chart distribution" data-chart="distribution-{key}" '
@@ -482,9 +496,9 @@ def _distribution_figure(
     )
 
 
-def _strip_summary(strip: _Strip) -> str:
+def _strip_summary(strip: _Strip, words: DistributionWords) -> str:
     late = sum(1 for v in strip.values if v > strip.limit)
-    return f"{strip.name}, {strip.detail}: {len(strip.values)} answered, {late} late"
+    return words.summary(strip.name, strip.detail, len(strip.values), late)
 
 
 def _x_grid(axis: _Axis, top: float, bottom: float) -> str:
@@ -520,9 +534,9 @@ def _quantile(ordered: Sequence[float], share: float) -> float:
     return ordered[below] + (ordered[above] - ordered[below]) * (position - below)
 
 
-def _strip_row(strip: _Strip, axis: _Axis, top: float, index: int) -> str:
+def _strip_row(strip: _Strip, axis: _Axis, top: float, index: int, words: DistributionWords) -> str:
     middle = top + _ROW_H / 2
-    parts = [f"<g><title>{_e(_strip_summary(strip))}</title>"]
+    parts = [f"<g><title>{_e(_strip_summary(strip, words))}</title>"]
     if index % 2 == 0:
         parts.append(f'<rect x="0" y="{top}" width="{_CHART_W}" height="{_ROW_H}" fill="#F6F7F9"/>')
     parts.append(
@@ -536,7 +550,7 @@ def _strip_row(strip: _Strip, axis: _Axis, top: float, index: int) -> str:
     else:
         parts.append(
             f'<text x="{_PLOT_LEFT + 8}" y="{middle + 4}" class="no-data">'
-            "no answers in the period</text>"
+            f"{_e(words.no_answers)}</text>"
         )
     deadline_x = axis.x(strip.limit, _PLOT_LEFT, _PLOT_RIGHT)
     parts.append(
@@ -549,7 +563,7 @@ def _strip_row(strip: _Strip, axis: _Axis, top: float, index: int) -> str:
         f'<text x="{_CHART_W - 8}" y="{middle - 4}" text-anchor="end" class="row-count">'
         f"n = {len(strip.values)}</text>"
         f'<text x="{_CHART_W - 8}" y="{middle + 14}" text-anchor="end" '
-        f'class="row-late{" is-late" if late else ""}">{late} late</text></g>'
+        f'class="row-late{" is-late" if late else ""}">{_e(words.late(late))}</text></g>'
     )
     return "".join(parts)
 
@@ -709,7 +723,13 @@ def _trend_panel(
         return _PANEL_BOTTOM - rate / ceiling * (_PANEL_BOTTOM - _PANEL_TOP)
 
     series = "".join(
-        _trend_series([p for p in points if p.operation == op], x, y, styles[op], bucket)
+        _trend_series(
+            [p for p in points if p.operation == op],
+            x,
+            y,
+            styles[op],
+            partial(_point_label, bucket),
+        )
         for op in dict.fromkeys(p.operation for p in points)
     )
     if all(p.breach_rate is None for p in points):
@@ -762,19 +782,16 @@ def _trend_series(
     x: _XFunction,
     y: _YFunction,
     style: tuple[str, str],
-    bucket: str,
+    label_of: Callable[[TrendPoint], str],
 ) -> str:
+    """One operation's line; ``label_of`` says what a point's tooltip reads."""
     colour, shape = style
     ordered = sorted(points, key=lambda p: p.period_start)
     marks = []
     for point in ordered:
         if point.breach_rate is None:
             continue
-        label = (
-            f"{bucket.capitalize()} of {_day_label(point.period_start)}, "
-            f"{point.operation}: {point.breaches} of {point.answered} late "
-            f"({_percent(point.breach_rate)})"
-        )
+        label = label_of(point)
         marks.append(
             f"<g><title>{_e(label)}</title>"
             f"{_marker(shape, x(point.period_start), y(point.breach_rate), colour)}</g>"
@@ -782,6 +799,14 @@ def _trend_series(
     return (
         f'<path d="{_line_path(ordered, x, y)}" fill="none" stroke="{colour}" '
         f'stroke-width="2.2" stroke-linejoin="round"/>' + "".join(marks)
+    )
+
+
+def _point_label(bucket: str, point: TrendPoint) -> str:
+    return (
+        f"{bucket.capitalize()} of {_day_label(point.period_start)}, "
+        f"{point.operation}: {point.breaches} of {point.answered} late "
+        f"({_percent(point.breach_rate)})"
     )
 
 

@@ -42,7 +42,7 @@ from ._html import (
     _trend_series,
     distribution_section,
 )
-from ._model import OperationStats, PerformanceReport
+from ._model import OperationStats, PerformanceReport, TrendPoint
 from ._pdf import print_pdf
 from ._recommend import (
     AnnexRow,
@@ -523,6 +523,12 @@ LETTER_WORDS = DistributionWords(
     "红色虚线为期限，其右侧（橙色）的点为超期反馈。首行为你单位，其余为比较对象。</p>",
     empty="统计期间无请求。",
     legend=("期限内反馈", "超期反馈", "中间50%的反馈及中位数", "5%至95%分位", "期限"),
+    scales=("线性刻度", "对数刻度"),
+    no_answers="统计期间无反馈",
+    late=lambda count: f"超期{count}件",
+    summary=lambda name, detail, answered, late: (
+        f"{name}，{detail}：反馈{answered}件，超期{late}件"
+    ),
 )
 
 
@@ -541,6 +547,14 @@ class _Weeks:
             return (_PANEL_LEFT + _PANEL_RIGHT) / 2
         share = self.starts.index(week) / (len(self.starts) - 1)
         return _PANEL_LEFT + 10 + share * (_PANEL_RIGHT - _PANEL_LEFT - 20)
+
+
+def _week_label(point: TrendPoint) -> str:
+    week = point.period_start
+    return (
+        f"{week.month}月{week.day}日起一周，{operation_name(point.operation)}："
+        f"反馈{point.answered}件，超期{point.breaches}件（{_percent(point.breach_rate)}）"
+    )
 
 
 def _weeks(pack: EvidencePack) -> _Weeks:
@@ -578,7 +592,7 @@ def _trend(pack: EvidencePack) -> str:
             weeks.x,
             y,
             styles[op],
-            "week",
+            _week_label,
         )
         for op in operations
     )
