@@ -76,6 +76,8 @@ def test_each_scenario_runs_and_reports(tmp_path: Path, scenario: str) -> None:
     assert sides == {series["side"] for series in result["series"]}
     if scenario in "abcd":
         assert "every run of every side found the same" in " ".join(result["notes"])
+    if scenario == "g":  # the measured cause of a miss: the ceiling the store leaves
+        assert "caps it at" in " ".join(result["notes"])
 
 
 def test_the_harness_interleaves_and_compares(monkeypatch: pytest.MonkeyPatch) -> None:
