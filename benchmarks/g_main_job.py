@@ -105,8 +105,9 @@ def _ceiling(
         f"{name}: measured beside the lookups' {cost['lookup_ms']:.2f} ms of CPU per party, "
         f"the store takes {cost['write_ms']:.2f} ms to write a party's records and "
         f"{cost['build_ms']:.2f} ms to build them, and the batch {extra_start:.2f} s more to "
-        f"start: on one interpreter that caps it at {ceiling:.2f}× the reference, before "
-        "the output file and progress"
+        f"start: on one interpreter that leaves it at best about {ceiling:.2f}× the reference, "
+        "before its output file and progress (an estimate: writing is timed on the wall clock, "
+        "and a server's share of it could overlap the lookups)"
     )
 
 

@@ -34,7 +34,7 @@ from assetquery.cases import (
     court_figures,
 )
 from assetquery.sandbox import dataset, run_simulated
-from assetquery.store import Closure, Store
+from assetquery.store import Closure, LookupFacts, Store
 
 from ..browser import Chromium, net_log_requests
 
@@ -351,6 +351,62 @@ def test_the_institution_figures_follow_the_court_and_operator(two_courts: Store
     assert court_figures(two_courts, now=NOW, court="不存在的法院").empty
 
 
+def test_in_force_means_at_the_periods_end_even_when_the_expiry_was_noticed_later(
+    history: tuple[Store, str],
+) -> None:
+    # The west freeze's period ended on 2027-01-06; the sync that marked it lapsed ran on
+    # the 8th. At the end of the 7th it no longer held anything.
+    figures = court_figures(
+        history[0],
+        since=datetime.fromisoformat("2026-12-01T00:00:00+08:00"),
+        until=datetime.fromisoformat("2027-01-08T00:00:00+08:00"),
+        now=NOW,
+    )
+    total = figures.total
+    assert (total.cases, total.renewals) == (1, 1)  # the east freeze renewed on 12-28
+    assert (total.controls_in_force, total.frozen) == (2, cny("7000.00"))  # east and the seal
+
+
+def _pure_figures(store: Store, lookups: list[LookupFacts], **period: datetime) -> CourtFigures:
+    from assetquery.cases._figures import court_figures as compute
+    from assetquery.rules import load_rule_pack
+
+    return compute(
+        lookups=lookups,
+        actions=store.find(),
+        clocks=[],
+        closures=None,
+        rules=load_rule_pack(),
+        now=NOW,
+        **period,
+    )
+
+
+def test_a_case_holds_its_controls_whoever_asked_for_them(history: tuple[Store, str]) -> None:
+    # Another operator looks the case up again in February: the case is in his row, and
+    # with it the three controls that hold its assets, though 李承办 asked for them.
+    store = history[0]
+    again = replace(
+        store.cases.lookups()[0],
+        operator="王承办",
+        looked_up_at=datetime.fromisoformat("2026-02-15T09:00:00+08:00"),
+    )
+    figures = _pure_figures(store, [*store.cases.lookups(), again], **FEBRUARY)
+    wang = next(g for g in figures.groups if g.operator == "王承办")
+    assert (wang.cases, wang.claims, wang.deducted) == (1, cny("20000.00"), cny("0"))
+    assert (wang.controls_in_force, wang.frozen) == (3, cny("7200.00"))
+
+
+def test_the_share_deducted_counts_only_cases_whose_claim_is_known(
+    history: tuple[Store, str],
+) -> None:
+    store = history[0]
+    unclaimed = [replace(f, claim=None) for f in store.cases.lookups()]
+    total = _pure_figures(store, unclaimed, **FEBRUARY).total
+    assert (total.deducted, total.deducted_claimed) == (cny("3000.00"), cny("0"))
+    assert (total.claims, total.deducted_share) == (cny("0"), None)  # not 3,000 ÷ nothing
+
+
 # --- the command line ----------------------------------------------------------------------------
 
 
@@ -468,10 +524,14 @@ def test_the_figures_page_names_every_figure_and_fetches_nothing(
         closed = Closure(CASE, date(2026, 2, 20), "completed", None, Money("0"))
         store.closures.put([closed], source="test", at=NOW)
         data = figures_data(court_figures(store, now=NOW, **FEBRUARY))
+        # The closed case is 李承办's: narrowed to the other operator, no case was closed.
+        for operator, closed_cases in (("李承办", 1), ("王承办", 0)):
+            narrowed = court_figures(store, now=NOW, operator=operator, **FEBRUARY).official
+            assert narrowed is not None and narrowed.closed == closed_cases, operator
     finally:
         store.close()
     page = tmp_path / "stats.html"
-    page.write_text(figures_html(data, COURT), encoding="utf-8")
+    page.write_text(figures_html(data), encoding="utf-8")
     log = tmp_path / "net-log.json"
     dom = chromium.run(
         tmp_path / "profile", page.as_uri(), "--dump-dom", f"--log-net-log={log}"
@@ -500,6 +560,8 @@ def test_bad_input_to_the_case_commands_names_the_fix(
         code, output = run(*command, "--store", f"sqlite:///{missing}")
         assert code == 2 and f"there is no store at {missing}" in output, command
     assert not missing.exists()  # and none was made
+    code, output = run("stats", "--store", "assetquery.db")  # a path, not a URL
+    assert code == 2 and "is not a database URL; use sqlite:///" in output
     code, output = run("case", "list", "--renewal-within", "2m", "--store", url)
     assert code == 2 and "--renewal-within: '2m' is not a number of days" in output
     code, output = run("stats", "--court", "不存在的法院", "--store", url)

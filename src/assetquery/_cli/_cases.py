@@ -26,7 +26,13 @@ from ..cases import (
     write_case_file,
 )
 from ..cases._export import tables
-from ..cases._figures_page import figures_csv, figures_data, figures_html
+from ..cases._figures_page import (
+    figures_csv,
+    figures_data,
+    figures_html,
+    period_text,
+    scope_text,
+)
 from ..store import DEFAULT_STORE, Closure, Store
 from ._common import (
     EXIT_REJECTED,
@@ -272,6 +278,7 @@ def _deducted(group: dict[str, Any]) -> str:
 
 
 def _print_figures(data: dict[str, Any]) -> None:
+    out.print(f"执行查控统计 {period_text(data)} · {scope_text(data)}")
     table = RichTable(title="Institutions 机构反馈", title_justify="left")
     for column in ("institution", "operation", "deadline", "requests", "反馈率", "及时反馈率"):
         table.add_column(column)
@@ -375,7 +382,7 @@ def stats(
     elif figures_format == "csv":
         text = figures_csv(data)
     else:
-        text = figures_html(data, court)
+        text = figures_html(data)
     if output is None:
         out.file.write(text)
     else:

@@ -103,11 +103,11 @@ def existing_store(url: str) -> Store:
     there is a mistyped ``--store``, not a new store to create."""
     from sqlalchemy.engine import make_url
 
-    from ..store import Store
+    from ..store import Store, normalize_url
 
-    parsed = make_url(url)
+    parsed = make_url(normalize_url(url))  # a string that is no URL is refused there
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        path = Path(parsed.database)
+        path = Path(parsed.database).expanduser()
         if not path.exists():
             raise InvalidInput(
                 "--store",

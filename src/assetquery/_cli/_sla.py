@@ -33,7 +33,7 @@ from ..sla import (
 )
 from ..sla._letter import problems_found
 from ..sla._recommend import period_bounds
-from ..store import DEFAULT_STORE, Recommendation, Store
+from ..store import DEFAULT_STORE, Recommendation
 from ._common import (
     EXIT_REJECTED,
     ConfigOption,
@@ -73,7 +73,7 @@ def overdue_command(
     """Every request still unanswered past its due time, most overdue first."""
     with fail_cleanly():
         moment = parse_moment(now, "--now") or utc_now()
-        opened = Store(store)
+        opened = existing_store(store)
         try:
             late: list[Clock] = overdue(opened, now=moment)
         finally:
@@ -177,7 +177,7 @@ def report_command(
             raise InvalidInput("--format", f"{report_format!r}: use table, csv, json or html")
         if by not in ("week", "month"):
             raise InvalidInput("--by", f"{by!r}: use week or month")
-        opened = Store(store)
+        opened = existing_store(store)
         try:
             report = performance(
                 opened,
@@ -376,8 +376,9 @@ def recommend_command(
     _print_pack(pack, directory)
     if not problems_found(pack):
         err.print(
-            f"note: {escape(pack.institution_name)} answered every request of the period in "
-            "time; the draft says so and asks the judge to check whether it is needed.",
+            f"note: {escape(pack.institution_name)} answered no request of the period late "
+            "and left none unanswered past its due time; the draft reproaches nothing and asks "
+            "the judge whether it is needed.",
             soft_wrap=True,
         )
     out.print(

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from .._actions import ActionKind, ActionState, ControlAction
 from .._errors import InvalidInput
@@ -41,9 +41,10 @@ class GroupFigures:
     cases_with_assets: int  # of which some lookup in the period found an asset
     controls_requested: int  # freezes and seals asked for in the period
     controls_in_force: int  # the cases' freezes and seals in force at the period's end
-    claims: Money  # the claims of the group's cases
+    claims: Money  # the claims of the group's cases, where known
     frozen: Money  # the cases' freezes in force at the period's end, at their amounts
     deducted: Money  # deductions carried out in the period (all in the group's cases)
+    deducted_claimed: Money  # of which in cases whose claim is known: the share's numerator
     lapsed: int  # controls whose period ran out unrenewed, in the period
     lapsed_amount: Money  # the amounts those freezes held: protection lost
     renewals: int  # renewals carried out, asked for in the period
@@ -51,8 +52,9 @@ class GroupFigures:
 
     @property
     def deducted_share(self) -> float | None:
-        """Deducted online ÷ claims: a lower bound of what was recovered (see figures.md)."""
-        return self.deducted.fen / self.claims.fen if self.claims.fen else None
+        """Deducted online ÷ claims, over the cases whose claim is known: a lower bound of
+        what was recovered (see figures.md)."""
+        return self.deducted_claimed.fen / self.claims.fen if self.claims.fen else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +94,8 @@ class CourtFigures:
     groups: tuple[GroupFigures, ...]  # per court and operator
     total: GroupFigures  # everyone together
     official: OfficialIndicators | None  # None: no closures imported
+    court: str | None = None  # what every figure was narrowed to, if anything
+    operator: str | None = None
 
     @property
     def empty(self) -> bool:
@@ -152,20 +156,26 @@ def _claims(lookups: Iterable[LookupFacts]) -> dict[str, Money]:
     return claims
 
 
-def _state_at(action: ControlAction, moment: datetime) -> ActionState | None:
-    """The action's state at ``moment``: None if it had not been asked for yet."""
+def _in_force_at(control: ControlAction, end: datetime) -> bool:
+    """Whether the control was in force just before ``end``: its last move before then put
+    it in force, and its period had not run out by its last day (an expiry is recorded when
+    it is noticed, which may be days after the period ended)."""
     state = None
-    for t in action.transitions:
-        if t.at > moment:
+    for t in control.transitions:
+        if t.at >= end:
             break
         state = t.to_state
-    return state
+    if state is not ActionState.EFFECTIVE:
+        return False
+    last_day = local_date(end - timedelta(microseconds=1))
+    return control.expires_on is None or control.expires_on >= last_day
 
 
 def _group(
     key: tuple[str | None, str | None],
     lookups: Sequence[LookupFacts],
     actions: Sequence[ControlAction],
+    controls_by_case: dict[str, list[ControlAction]],
     targets: dict[int, ControlAction],
     claims: dict[str, Money],
     rules: RulePack,
@@ -174,7 +184,8 @@ def _group(
     end: datetime,
 ) -> GroupFigures:
     """One group's figures; ``end`` is the moment "in force" is read at (the period's end,
-    or now if it has not ended)."""
+    or now if it has not ended). ``actions`` are the group's own; ``controls_by_case`` every
+    freeze and seal by case, whoever asked for it: what holds a case's assets."""
     in_period = [f for f in lookups if _within(f.looked_up_at, since, until)]
     controls = [a for a in actions if a.kind.is_control]
     requested = [a for a in controls if _within(a.requested_at, since, until)]
@@ -194,8 +205,12 @@ def _group(
         f.case_number for f in in_period
     }
     in_force = [
-        a for a in controls if a.case_number in cases and _state_at(a, end) is ActionState.EFFECTIVE
+        a
+        for number in sorted(cases)
+        for a in controls_by_case.get(number, ())
+        if _in_force_at(a, end)
     ]
+    claimed = {number for number in cases if number in claims}
 
     def on_time(renewal: ControlAction) -> bool:
         deadline_end = renewal.target_expires_on
@@ -216,6 +231,7 @@ def _group(
         claims=_cny(claims.get(number) for number in cases),
         frozen=_cny(a.amount for a in in_force if a.kind is ActionKind.FREEZE),
         deducted=_cny(a.amount for a in deductions),
+        deducted_claimed=_cny(a.amount for a in deductions if a.case_number in claimed),
         lapsed=len(lapsed),
         lapsed_amount=_cny(a.amount for a in lapsed if a.kind is ActionKind.FREEZE),
         renewals=len(renewals),
@@ -306,6 +322,10 @@ def court_figures(
         operators[action.case_number].add(action.requested_by)
         timed["action", str(action.id)] = (action.court, action.requested_by)
     targets = {a.id: a for a in actions}
+    controls_by_case: dict[str, list[ControlAction]] = defaultdict(list)
+    for action in actions:
+        if action.kind.is_control:
+            controls_by_case[action.case_number].append(action)
 
     def wanted(key: tuple[str | None, str | None] | None) -> bool:
         return key is not None and (
@@ -330,7 +350,16 @@ def court_figures(
         chosen_actions: Sequence[ControlAction],
     ) -> GroupFigures:
         return _group(
-            key, chosen_lookups, chosen_actions, targets, claims, rules, since, until, end
+            key,
+            chosen_lookups,
+            chosen_actions,
+            controls_by_case,
+            targets,
+            claims,
+            rules,
+            since,
+            until,
+            end,
         )
 
     groups = [figures_of(k, lookups_by[k], actions_by[k]) for k in keys]
@@ -356,4 +385,6 @@ def court_figures(
         groups=tuple(groups),
         total=total,
         official=official,
+        court=court,
+        operator=operator,
     )

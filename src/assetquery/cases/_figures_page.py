@@ -21,7 +21,7 @@ from .._time import SHANGHAI
 from ._export import PAGE_CSS
 from ._figures import CourtFigures, GroupFigures
 
-__all__ = ["figures_csv", "figures_data", "figures_html", "period_text"]
+__all__ = ["figures_csv", "figures_data", "figures_html", "period_text", "scope_text"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +52,7 @@ _GROUP = (
     _Column("lookups", "查询 lookups", "count"),
     _Column("lookups_with_assets", "查到财产 with assets", "count"),
     _Column("cases", "案件 cases", "count"),
+    _Column("cases_with_assets", "有财产案件 cases with assets", "count"),
     _Column("controls_requested", "申请控制 controls asked", "count"),
     _Column("controls_in_force", "控制中 in force", "count"),
     _Column("claims", "申请标的 claims", "money"),
@@ -92,6 +93,7 @@ def _group_values(group: GroupFigures) -> dict[str, Any]:
         "claims": str(group.claims.amount),
         "frozen": str(group.frozen.amount),
         "deducted": str(group.deducted.amount),
+        "deducted_claimed": str(group.deducted_claimed.amount),
         "deducted_share": group.deducted_share,
         "lapsed": group.lapsed,
         "lapsed_amount": str(group.lapsed_amount.amount),
@@ -108,6 +110,8 @@ def figures_data(figures: CourtFigures) -> dict[str, Any]:
         "from": figures.since.isoformat() if figures.since else None,
         "to": figures.until.isoformat() if figures.until else None,
         "last_day": _last_day(figures.until),
+        "court": figures.court,
+        "operator": figures.operator,
         "generated_at": figures.generated_at.isoformat(),
         "institutions": [
             {
@@ -153,6 +157,12 @@ def _last_day(until: datetime | None) -> str | None:
     return (until.astimezone(SHANGHAI) - timedelta(microseconds=1)).date().isoformat()
 
 
+def scope_text(data: dict[str, Any]) -> str:
+    """What the figures were narrowed to: a court, an operator, or the whole store."""
+    parts = [part for part in (data["court"], data["operator"]) if part]
+    return " · ".join(parts) if parts else "every court and operator 全部法院与承办人"
+
+
 def period_text(data: dict[str, Any]) -> str:
     """The period as people write it: first and last day, both included."""
     first = datetime.fromisoformat(data["from"]).astimezone(SHANGHAI) if data["from"] else None
@@ -193,6 +203,7 @@ def figures_csv(data: dict[str, Any]) -> str:
     """Three sections, each with its labelled header row; rates as fractions."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
+    writer.writerow([f"# 执行查控统计 court figures: {period_text(data)}, {scope_text(data)}"])
     writer.writerow(["# institutions 机构反馈"])
     writer.writerow([c.label for c in _INSTITUTION])
     writer.writerows(_rows(_INSTITUTION, data["institutions"], page=False))
@@ -237,7 +248,7 @@ p.note { color: #555; margin: 4px 0; }
 """
 
 
-def figures_html(data: dict[str, Any], court: str | None) -> str:
+def figures_html(data: dict[str, Any]) -> str:
     """One self-contained printable page: nothing is fetched, the fonts are the reader's."""
     official = data["official"]
     sections = [
@@ -270,7 +281,8 @@ def figures_html(data: dict[str, Any], court: str | None) -> str:
         "content=\"default-src 'none'; style-src 'unsafe-inline'\">\n"
         "<title>执行查控统计 Court figures</title>\n"
         f"<style>{PAGE_CSS}{_FIGURES_CSS}</style>\n</head>\n<body><main>"
-        f"<header><p class='court'>{escape(court or '')}</p><h1>执行查控统计 Court figures</h1>"
+        f"<header><p class='court'>{escape(scope_text(data))}</p>"
+        "<h1>执行查控统计 Court figures</h1>"
         f"<p class='meta'>{escape(period_text(data))}</p></header>"
         + "".join(sections)
         + "</main></body>\n</html>\n"

@@ -31,13 +31,13 @@ __all__ = ["Cases", "Closure", "Closures", "LookupFacts", "Recommendation", "Rec
 class LookupFacts:
     """A stored lookup as the figures read it, without its report."""
 
-    lookup_id: str | None  # None only for rows written before lookups had ids
     case_number: str
     court: str | None
     operator: str | None
     claim: Money | None
     assets: int
     looked_up_at: datetime
+    lookup_id: str | None = None  # None only for rows written before lookups had ids
 
 
 class Cases:
