@@ -138,3 +138,11 @@ def test_institution_deadlines_are_configurable(tmp_path: Path) -> None:
         load_settings(write(tmp_path, VALID + "[institutions.sla]\nlunch = { hours = 1 }\n"))
     with pytest.raises(ConfigurationError, match="exactly one of hours, working_days or period"):
         load_settings(write(tmp_path, VALID + "[institutions.sla]\ninquiry = { }\n"))
+
+
+def test_the_workers_poll_interval(tmp_path: Path) -> None:
+    assert load_settings(write(tmp_path, VALID)).worker.poll_interval == 0.5
+    quick = load_settings(write(tmp_path, VALID + "\n[worker]\npoll_interval = 0.1\n"))
+    assert quick.worker.poll_interval == 0.1
+    with pytest.raises(ConfigurationError, match="worker.poll_interval"):
+        load_settings(write(tmp_path, VALID + "\n[worker]\npoll_interval = 0.01\n"))

@@ -240,6 +240,14 @@ class WorkerSettings(_Section):
     chunk_size: int = Field(
         default=100, ge=1, le=10_000, description="parties per durable unit of a job"
     )
+    poll_interval: float = Field(
+        default=0.5,
+        ge=0.05,
+        le=60.0,
+        description="seconds between a worker's looks at the engine's queues for work: each "
+        "look is a query on the engine's database, and a unit of work that waits for a slot "
+        "starts up to this long after the slot is free",
+    )
     answer_grace: float = Field(
         default=86_400.0,
         ge=0,

@@ -163,7 +163,11 @@ async def engine_running(
     DBOS.launch()
     try:
         slots = context.worker.slots
-        await register_queues(slots=slots, concurrency=concurrency or slots)
+        await register_queues(
+            slots=slots,
+            concurrency=concurrency or slots,
+            poll_interval=context.worker.poll_interval,
+        )
         yield
     finally:
         DBOS.destroy(workflow_completion_timeout_sec=5)

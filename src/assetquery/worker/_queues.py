@@ -5,8 +5,8 @@ of late answers); its global concurrency is ``worker.slots`` for the whole court
 worker takes at most ``--concurrency`` of them at once. ``assetquery.jobs`` holds the jobs
 themselves: a job only hands its chunks to the work queue and waits for them.
 
-Dequeuing is poll-based (each worker looks once a ``POLL_SECONDS``), which is why the units
-are coarse: hundreds of parties, never one request.
+Dequeuing is poll-based (each worker looks once every ``worker.poll_interval`` seconds),
+which is why the units are coarse: hundreds of parties, never one request.
 """
 
 from __future__ import annotations
@@ -16,11 +16,10 @@ import threading
 
 from dbos import DBOS, Queue
 
-__all__ = ["JOBS", "POLL_SECONDS", "WORK", "queue", "register_queues"]
+__all__ = ["JOBS", "WORK", "queue", "register_queues"]
 
 WORK = "assetquery.work"
 JOBS = "assetquery.jobs"
-POLL_SECONDS = 0.5
 
 _registered: dict[str, Queue] = {}
 # Set once both queues are registered: a workflow the engine recovers as it launches may
@@ -28,16 +27,16 @@ _registered: dict[str, Queue] = {}
 _ready = threading.Event()
 
 
-async def register_queues(*, slots: int, concurrency: int) -> None:
+async def register_queues(*, slots: int, concurrency: int, poll_interval: float) -> None:
     """Register (or update, court-wide) both queues; after the engine has launched."""
     _registered[WORK] = await DBOS.register_queue_async(
         WORK,
         global_concurrency=slots,
         worker_concurrency=concurrency,
-        polling_interval_sec=POLL_SECONDS,
+        polling_interval_sec=poll_interval,
     )
     _registered[JOBS] = await DBOS.register_queue_async(
-        JOBS, worker_concurrency=64, polling_interval_sec=POLL_SECONDS
+        JOBS, worker_concurrency=64, polling_interval_sec=poll_interval
     )
     _ready.set()
 
