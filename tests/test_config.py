@@ -144,5 +144,5 @@ def test_the_workers_poll_interval(tmp_path: Path) -> None:
     assert load_settings(write(tmp_path, VALID)).worker.poll_interval == 0.5
     quick = load_settings(write(tmp_path, VALID + "\n[worker]\npoll_interval = 0.1\n"))
     assert quick.worker.poll_interval == 0.1
-    with pytest.raises(ConfigurationError, match="worker.poll_interval"):
+    with pytest.raises(ConfigurationError, match=r"worker\.poll_interval"):
         load_settings(write(tmp_path, VALID + "\n[worker]\npoll_interval = 0.01\n"))
