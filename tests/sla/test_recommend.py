@@ -421,6 +421,7 @@ def test_an_institution_never_late_is_not_told_it_was(clocks: list[Clock]) -> No
 def test_the_letters_charts_speak_chinese(html: str) -> None:
     charts = "".join(re.findall(r"<svg class=\"chart .*?</svg>", html, re.S))
     assert "超期" in charts and "刻度" in charts and "起一周" in charts
+    assert re.search(r">\d+(?:分钟|小时|天)</text>", charts)  # tick units too
     assert not re.search(r"\d+ late\b|linear scale|logarithmic|Week of", charts)
 
 

@@ -306,7 +306,8 @@ class _Axis:
             share = (value - self.low) / (self.high - self.low)
         return left + min(max(share, 0.0), 1.0) * (right - left)
 
-    def label(self, hours: float) -> str:
+    def label(self, hours: float, units: tuple[str, str, str] = (" min", " h", " d")) -> str:
+        """A tick's label; ``units`` are the suffixes for minutes, hours and days."""
         if hours == 0:
             return "0"
         sign = "−" if hours < 0 else ""
@@ -315,10 +316,10 @@ class _Axis:
         if self.log:
             unit = "min" if size < 1 else "h" if size < 24 else "d"
         if unit == "min":
-            return f"{sign}{size * 60:g} min"
+            return f"{sign}{size * 60:g}{units[0]}"
         if unit == "d":
-            return f"{sign}{size / 24:g} d"
-        return f"{sign}{size:g} h"
+            return f"{sign}{size / 24:g}{units[2]}"
+        return f"{sign}{size:g}{units[1]}"
 
 
 # Log ticks a reader knows: 1 min, 10 min, 1 h, 6 h, 1 day, 3 days, a week, a month, …
@@ -379,6 +380,7 @@ class DistributionWords:
     scales: tuple[str, str] = ("linear scale", "logarithmic scale")
     no_answers: str = "no answers in the period"
     late: Callable[[int], str] = lambda count: f"{count} late"
+    units: tuple[str, str, str] = (" min", " h", " d")  # tick suffixes: minutes, hours, days
     summary: Callable[[str, str, int, int], str] = lambda name, detail, answered, late: (
         f"{name}, {detail}: {answered} answered, {late} late"
     )
@@ -491,7 +493,8 @@ def _distribution_figure(
         f'aria-describedby="dist-{key}-desc">'
         f'<title id="dist-{key}-title">{_e(caption)} ({scale})</title>'
         f'<desc id="dist-{key}-desc">{_e(summary)}</desc>'
-        f"{_x_grid(axis, _TOP, bottom)}{rows}{_x_axis(axis, bottom, axis_title, scale)}</svg>"
+        f"{_x_grid(axis, _TOP, bottom)}{rows}"
+        f"{_x_axis(axis, bottom, axis_title, scale, words.units)}</svg>"
         "</figure>"
     )
 
@@ -509,7 +512,7 @@ def _x_grid(axis: _Axis, top: float, bottom: float) -> str:
     return "".join(lines)
 
 
-def _x_axis(axis: _Axis, y: float, title: str, scale: str) -> str:
+def _x_axis(axis: _Axis, y: float, title: str, scale: str, units: tuple[str, str, str]) -> str:
     parts = [
         f'<line x1="{_PLOT_LEFT}" y1="{y}" x2="{_PLOT_RIGHT}" y2="{y}" stroke="#8A94A3"/>',
     ]
@@ -517,7 +520,7 @@ def _x_axis(axis: _Axis, y: float, title: str, scale: str) -> str:
         x = axis.x(tick, _PLOT_LEFT, _PLOT_RIGHT)
         parts.append(
             f'<text x="{x:.1f}" y="{y + 17}" text-anchor="middle" class="tick">'
-            f"{_e(axis.label(tick))}</text>"
+            f"{_e(axis.label(tick, units))}</text>"
         )
     middle = (_PLOT_LEFT + _PLOT_RIGHT) / 2
     parts.append(

@@ -524,6 +524,7 @@ LETTER_WORDS = DistributionWords(
     empty="统计期间无请求。",
     legend=("期限内反馈", "超期反馈", "中间50%的反馈及中位数", "5%至95%分位", "期限"),
     scales=("线性刻度", "对数刻度"),
+    units=("分钟", "小时", "天"),
     no_answers="统计期间无反馈",
     late=lambda count: f"超期{count}件",
     summary=lambda name, detail, answered, late: (
