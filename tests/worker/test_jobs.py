@@ -254,9 +254,12 @@ def test_two_workers_together_hold_each_institutions_concurrency(tmp_path: Path)
     store = f"sqlite:///{tmp_path / 'ledger.db'}"
     source = party_file(tmp_path / "parties.csv", 80)
     with SandboxProcess(tmp_path, "--latency", "0.05") as sandbox:
-        # Every institution allows 2 requests in flight; the court has 2 slots of work.
+        # Every institution allows 2 requests in flight; the court has 2 slots of work. The
+        # workers look for work more often than by default: the caps must hold all the same.
         text = re.sub(r"concurrency = \d+", "concurrency = 2", sandbox.config.read_text("utf-8"))
-        sandbox.config.write_text(text + "\n[worker]\nslots = 2\n", encoding="utf-8")
+        sandbox.config.write_text(
+            text + "\n[worker]\nslots = 2\npoll_interval = 0.2\n", encoding="utf-8"
+        )
         config = str(sandbox.config)
         base = re.search(r'base_url = "(http://127\.0\.0\.1:\d+)/', text)
         assert base is not None

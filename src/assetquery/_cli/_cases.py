@@ -30,7 +30,9 @@ from ..cases._figures_page import (
     figures_csv,
     figures_data,
     figures_html,
+    hours_text,
     period_text,
+    rate_text,
     scope_text,
 )
 from ..store import DEFAULT_STORE, Closure, Store
@@ -260,21 +262,11 @@ def _period(since: str | None, until: str | None) -> tuple[datetime | None, date
     return start, end
 
 
-def _rate(value: float | None) -> str:
-    return f"{value:.1%}" if value is not None else ""
-
-
-def _hours(value: float | None) -> str:
-    if value is None:
-        return ""
-    return f"{value / 24:.1f} d" if value >= 48 else f"{value:.1f} h"
-
-
 def _deducted(group: dict[str, Any]) -> str:
     share = group["deducted_share"]
     if share is None:
         return str(group["deducted"])
-    return f"{group['deducted']} ({_rate(share)} of claims, a lower bound)"
+    return f"{group['deducted']} ({rate_text(share)} of claims, a lower bound)"
 
 
 def _print_figures(data: dict[str, Any]) -> None:
@@ -290,10 +282,10 @@ def _print_figures(data: dict[str, Any]) -> None:
             i["operation"],
             i["deadline"],
             str(i["requests"]),
-            _rate(i["feedback_rate"]),
-            _rate(i["timely_rate"]),
-            _hours(i["median_hours"]),
-            _hours(i["p90_hours"]),
+            rate_text(i["feedback_rate"]),
+            rate_text(i["timely_rate"]),
+            hours_text(i["median_hours"]),
+            hours_text(i["p90_hours"]),
             str(i["overdue_open"]),
         )
     out.print(table)
@@ -325,9 +317,9 @@ def _print_figures(data: dict[str, Any]) -> None:
         )
         return
     out.print(
-        f"执行到位率 {_rate(official['execution_rate'])} · 执行完毕率 "
-        f"{_rate(official['completion_rate'])} · 首执终本率 "
-        f"{_rate(official['first_termination_rate'])} (over {official['closed']} closed cases)"
+        f"执行到位率 {rate_text(official['execution_rate'])} · 执行完毕率 "
+        f"{rate_text(official['completion_rate'])} · 首执终本率 "
+        f"{rate_text(official['first_termination_rate'])} (over {official['closed']} closed cases)"
     )
 
 

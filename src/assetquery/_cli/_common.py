@@ -99,8 +99,8 @@ StoreOption = Annotated[
 
 
 def existing_store(url: str) -> Store:
-    """The store at ``url`` for a command that only reads it: a SQLite file that is not
-    there is a mistyped ``--store``, not a new store to create."""
+    """The store at ``url`` for a command that works on what a store already holds: a
+    SQLite file that is not there is a mistyped ``--store``, not a new store to create."""
     from sqlalchemy.engine import make_url
 
     from ..store import Store, normalize_url

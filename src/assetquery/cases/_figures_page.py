@@ -21,7 +21,15 @@ from .._time import SHANGHAI
 from ._export import PAGE_CSS
 from ._figures import CourtFigures, GroupFigures
 
-__all__ = ["figures_csv", "figures_data", "figures_html", "period_text", "scope_text"]
+__all__ = [
+    "figures_csv",
+    "figures_data",
+    "figures_html",
+    "hours_text",
+    "period_text",
+    "rate_text",
+    "scope_text",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,13 +181,25 @@ def period_text(data: dict[str, Any]) -> str:
     return f"{since} – {last or '…'}"
 
 
+def rate_text(value: float | None) -> str:
+    """A rate as people read it: 83.3%; empty where there is none."""
+    return "" if value is None else f"{value:.1%}"
+
+
+def hours_text(value: float | None) -> str:
+    """A response time as people read it: 15.0 h, or days from two days on."""
+    if value is None:
+        return ""
+    return f"{value / 24:.1f} d" if value >= 48 else f"{value:.1f} h"
+
+
 def _cell(value: Any, kind: str, *, page: bool) -> str:
     if value is None:
         return ""
     if kind == "rate":
-        return f"{value:.1%}" if page else f"{value:.4f}"
+        return rate_text(value) if page else f"{value:.4f}"
     if kind == "hours" and page:
-        return f"{value / 24:.1f} d" if value >= 48 else f"{value:.1f} h"
+        return hours_text(value)
     if kind == "hours":
         return f"{value:.2f}"
     if kind == "money" and page:
