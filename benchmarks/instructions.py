@@ -5,7 +5,8 @@ cent cannot be confirmed by timing it. Counted instructions hardly move between 
 (±0.3 % here). This runs scenario d's fan-out (a sandbox server with 20 ms per answer,
 50 requests in flight per institution) at two sizes under ``valgrind --tool=cachegrind``,
 once with assetquery and once with the raw aiohttp baseline, and reports the difference
-per lookup, which leaves start-up and imports out::
+per lookup, which leaves start-up, imports and the making of the parties out (as d's
+timing does)::
 
     .venv/bin/python -m benchmarks.instructions              # 200 and 1,000 parties
     .venv/bin/python -m benchmarks.instructions --sizes 100 500
@@ -44,33 +45,42 @@ WARM_UP = 50
 _TOTAL = re.compile(r"I\s+refs:\s+([\d,]+)")
 
 
-def run_side(side: str, size: int, config: Path) -> int:
-    """One side's batch of ``size`` parties after a warm-up; the number of assets found."""
+def run_side(side: str, size: int, inputs: int, config: Path) -> int:
+    """One side's batch of ``size`` parties after a warm-up; the number of assets found.
+
+    The parties are made before either batch, ``inputs`` of them whatever ``size`` is, so
+    that making them (for assetquery, validating every ID and case number) falls out of
+    the difference between two sizes: scenario d times the lookups, not its input.
+    """
     if side == "assetquery":
-        from assetquery import Dispatcher, load_settings
+        from assetquery import Dispatcher, LookupRequest, load_settings
 
-        async def batch(count: int, skip: int) -> int:
-            requests = lookup_requests(skip + count)[skip:]
+        requests = lookup_requests(WARM_UP + inputs)
+
+        async def batch(chosen: list[LookupRequest]) -> int:
             async with Dispatcher(load_settings(config)) as dispatcher:
-                return sum([len(r.assets) async for r in dispatcher.lookup_many(requests)])
+                return sum([len(r.assets) async for r in dispatcher.lookup_many(chosen)])
 
-    else:
-        from .baselines import aiohttp_client, wire
+        asyncio.run(batch(requests[:WARM_UP]))
+        gc.collect()
+        return asyncio.run(batch(requests[WARM_UP : WARM_UP + size]))
 
-        institutions = institutions_from_config(config)
+    from .baselines import aiohttp_client, wire
 
-        async def batch(count: int, skip: int) -> int:
-            chosen = debtors(skip + count)[skip:]
-            async with aiohttp_client.session_for(institutions, CAP) as session:
-                found = await aiohttp_client.lookup_all(session, institutions, chosen, cap=CAP)
-            return wire.total_assets(found)
+    institutions = institutions_from_config(config)
+    parties = debtors(WARM_UP + inputs)
 
-    asyncio.run(batch(WARM_UP, 0))
+    async def lookup_all(chosen: list[wire.Debtor]) -> int:
+        async with aiohttp_client.session_for(institutions, CAP) as session:
+            found = await aiohttp_client.lookup_all(session, institutions, chosen, cap=CAP)
+        return wire.total_assets(found)
+
+    asyncio.run(lookup_all(parties[:WARM_UP]))
     gc.collect()
-    return asyncio.run(batch(size, WARM_UP))
+    return asyncio.run(lookup_all(parties[WARM_UP : WARM_UP + size]))
 
 
-def count(side: str, size: int, config: Path) -> int:
+def count(side: str, size: int, inputs: int, config: Path) -> int:
     """Instructions of a whole child process running :func:`run_side` under cachegrind."""
     command = [
         "valgrind",
@@ -83,6 +93,7 @@ def count(side: str, size: int, config: Path) -> int:
         "--child",
         side,
         str(size),
+        str(inputs),
         str(config),
     ]
     done = subprocess.run(command, capture_output=True, text=True, check=True)
@@ -105,12 +116,12 @@ def main(argv: list[str] | None = None) -> None:
         help="the two batch sizes whose difference is counted [default: 200 1000]",
     )
     parser.add_argument(
-        "--child", nargs=3, metavar=("SIDE", "SIZE", "CONFIG"), help=argparse.SUPPRESS
+        "--child", nargs=4, metavar=("SIDE", "SIZE", "INPUTS", "CONFIG"), help=argparse.SUPPRESS
     )
     arguments = parser.parse_args(argv)
     if arguments.child:
-        side, size, config = arguments.child
-        print(run_side(side, int(size), Path(config)))
+        side, size, inputs, config = arguments.child
+        print(run_side(side, int(size), int(inputs), Path(config)))
         return
     if shutil.which("valgrind") is None:
         sys.exit("valgrind is not installed (Debian: apt-get install valgrind)")
@@ -124,7 +135,8 @@ def main(argv: list[str] | None = None) -> None:
                 server.config, Path(folder) / "institutions.toml", only=THREE_INSTITUTIONS, cap=CAP
             )
             per_lookup = {
-                side: (count(side, large, config) - count(side, small, config)) / (large - small)
+                side: (count(side, large, large, config) - count(side, small, large, config))
+                / (large - small)
                 for side in SIDES
             }
     for side, instructions in per_lookup.items():

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from fractions import Fraction
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -61,6 +62,28 @@ class TestMoney:
 
     def test_json_carries_amount_as_string(self) -> None:
         assert Money("10.5").model_dump(mode="json") == {"amount": "10.50", "currency": "CNY"}
+
+    @given(
+        st.decimals(allow_nan=True, allow_infinity=True)
+        | st.decimals(min_value=-(10**15), max_value=10**15, places=3),
+        st.sampled_from(["CNY", "USD", "usd", "Cny", "CN", "C1Y", "人民币", "EURO"]),
+    )
+    def test_of_makes_what_the_constructor_makes_or_refuses_alike(
+        self, amount: Decimal, currency: str
+    ) -> None:
+        def outcome(make: Any) -> Money | str:
+            try:
+                return make(amount, currency)  # type: ignore[no-any-return]
+            except ValidationError as error:
+                return str(error.errors()[0]["msg"])
+
+        made, expected = outcome(Money.of), outcome(Money)
+        if isinstance(expected, str):  # refused, for the same reason
+            assert made == expected
+            return
+        assert isinstance(made, Money)
+        assert made == expected and repr(made) == repr(expected)
+        assert made.model_fields_set == expected.model_fields_set
 
     @given(st.integers(min_value=-(10**12), max_value=10**12))
     def test_fen_arithmetic_is_exact(self, fen: int) -> None:

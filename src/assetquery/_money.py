@@ -91,6 +91,18 @@ class Money(BaseModel):
         return cls(Decimal(fen).scaleb(-2), currency)
 
     @classmethod
+    def of(cls, amount: Decimal, currency: str = "CNY") -> Self:
+        """Money from a ``Decimal`` and a currency code, as ``Money(amount, currency)`` makes
+        it, without pydantic's round trip when both are plainly valid (a finite amount
+        below the limit, three upper-case ASCII letters): adapters make several per asset."""
+        plain = currency == "CNY" or (
+            len(currency) == 3 and currency.isascii() and currency.isalpha() and currency.isupper()
+        )
+        if plain and type(amount) is Decimal:
+            return cls._exact(amount, currency)
+        return cls(amount, currency)
+
+    @classmethod
     def _exact(cls, amount: Decimal, currency: str) -> Self:
         """Money from a ``Decimal`` this library computed and a currency already checked,
         as validation would make it (bounded, quantized) without pydantic's round trip:

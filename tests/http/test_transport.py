@@ -603,3 +603,46 @@ def timeless(value: object) -> object:
     if isinstance(value, list):
         return [timeless(v) for v in value]
     return value
+
+
+# --- the aiohttp transport reads a body whole under the cap, in chunks as they come -------
+
+
+def _chunked(chunks: int, size: int) -> Any:
+    """A server answering every request with ``chunks`` chunks of ``size`` bytes each."""
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError):
+            while True:
+                await reader.readuntil(b"\r\n\r\n")
+                writer.write(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n")
+                for number in range(chunks):
+                    piece = bytes([ord("a") + number % 26]) * size
+                    writer.write(f"{size:x}\r\n".encode() + piece + b"\r\n")
+                    await writer.drain()  # each chunk its own write: read as it comes
+                writer.write(b"0\r\n\r\n")
+                await writer.drain()
+        writer.close()
+
+    return answer
+
+
+async def test_a_chunked_body_under_the_cap_arrives_whole() -> None:
+    server, url = await _serve(_chunked(chunks=8, size=1000))
+    settings = _settings(url, transport="aiohttp", max_response_bytes=8000)
+    async with server, build_client(settings) as client:
+        first = await client.get("/x")
+        again = await client.get("/x")  # the connection went back to the pool, read to its end
+    expected = b"".join(bytes([ord("a") + n]) * 1000 for n in range(8))
+    assert first.content == again.content == expected
+    assert first.is_closed and first.num_bytes_downloaded == 8000
+
+
+async def test_a_chunked_body_over_the_cap_is_refused_while_reading() -> None:
+    server, url = await _serve(_chunked(chunks=50, size=1000))
+    settings = _settings(url, transport="aiohttp", max_response_bytes=4096)
+    async with server, build_client(settings) as client:
+        for _ in range(2):  # the refused answer's connection is closed, not handed on half-read
+            with pytest.raises(MalformedResponse, match="4,096-byte limit") as refused:
+                await client.get("/x")
+            assert refused.value.code == "too_large"

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import contextvars
 import itertools
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
@@ -65,6 +66,9 @@ async def test_every_institution_answers_into_one_report(
 
     assert [r.status for r in report.results] == [ResultStatus.OK] * 4
     assert report.complete and report.reference == "row 7"
+    lookup_id = uuid.UUID(report.lookup_id)  # a version-4 UUID, written as 32 hex digits
+    assert (lookup_id.version, lookup_id.variant) == (4, uuid.RFC_4122)
+    assert lookup_id.hex == report.lookup_id
     assert {a.kind for a in report.assets} == {"bank_account", "housing_fund", "real_estate"}
     # both banks report an account ...0120; they are different institutions, so both stay
     assert report.totals["bank_account"].count == 3

@@ -21,7 +21,7 @@ from assetquery._cli._app import app
 from assetquery._config import settings_from_mapping
 from assetquery._time import SHANGHAI
 from assetquery.ledger._ledger import ActionLedger
-from assetquery.rules import SlaPolicy
+from assetquery.rules import SlaPolicy, SlaRule
 from assetquery.sandbox import SandboxConfig, dataset, run_simulated
 from assetquery.sla import overdue, performance
 from assetquery.sla._stats import _percentile, performance_report
@@ -105,6 +105,18 @@ def test_the_three_kinds_of_deadline() -> None:
     assert due.due_at.astimezone(SHANGHAI).date().isoformat() == "2026-02-24"
     assert str(policy.due(odd, "freeze", friday)[0]) == "2 working days"  # type: ignore[index]
     assert policy.due(registry, "deduct", friday) is None  # registries do not deduct
+
+
+def test_hours_rules_keep_their_own_spans() -> None:
+    # Each hours rule's span is worked out once and remembered: two rules never share one.
+    policy = SlaPolicy.from_settings(settings_from_mapping({"institutions": []}))
+    start = datetime(2026, 3, 2, 9, tzinfo=SHANGHAI)
+    rules = [SlaRule(hours=hours) for hours in (24, 1.5, 72)]
+    for _ in range(2):
+        for rule in rules:
+            deadline = policy.deadline(rule, start)
+            assert deadline.due_at == start + timedelta(hours=rule.hours or 0)
+            assert not deadline.provisional
 
 
 def test_a_deadline_in_an_unannounced_year_is_provisional() -> None:

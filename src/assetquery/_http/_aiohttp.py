@@ -15,6 +15,7 @@ what a failure was: ``httpx-aiohttp`` reports a connection the server dropped as
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -24,7 +25,7 @@ from yarl import URL
 
 from .._internals import fields_of, headers_of, response_of
 
-__all__ = ["AiohttpTransport"]
+__all__ = ["AiohttpBody", "AiohttpTransport"]
 
 _HTTP_11 = b"HTTP/1.1"
 _URL_MEMORY = 64  # URL objects remembered per transport: adapters use a handful of paths
@@ -63,7 +64,7 @@ def _mapped(error: Exception, *, reading: bool) -> httpx.TransportError | None:
     return None
 
 
-class _Body(httpx.AsyncByteStream):
+class AiohttpBody(httpx.AsyncByteStream):
     """An aiohttp response body as httpx reads it: chunks as they arrive.
 
     An iterator object rather than an async generator: one is created per answer, and an
@@ -73,7 +74,7 @@ class _Body(httpx.AsyncByteStream):
     def __init__(self, response: aiohttp.ClientResponse) -> None:
         self._response = response
 
-    def __aiter__(self) -> _Body:
+    def __aiter__(self) -> AiohttpBody:
         return self
 
     async def __anext__(self) -> bytes:
@@ -91,6 +92,32 @@ class _Body(httpx.AsyncByteStream):
     async def aclose(self) -> None:
         # Back to the pool if the body was read to its end; otherwise the connection closes.
         self._response.release()
+
+    async def read_capped(self, limit: int, refuse: Callable[[], Exception]) -> bytes:
+        """The whole body, refused (``refuse()`` raised) once it passes ``limit`` bytes, and
+        the connection released: what iterating and closing does, in one coroutine where
+        those take one per chunk, one for the end and one to close (every answer is read)."""
+        content = self._response.content
+        chunks: list[bytes] = []
+        read = 0
+        try:
+            while True:
+                try:
+                    chunk = await content.readany()
+                except Exception as error:
+                    mapped = _mapped(error, reading=True)
+                    if mapped is None:
+                        raise
+                    raise mapped from error
+                if not chunk:
+                    break
+                read += len(chunk)
+                if read > limit:
+                    raise refuse()
+                chunks.append(chunk)
+        finally:
+            self._response.release()
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 class AiohttpTransport(_BaseAiohttpTransport):
@@ -190,5 +217,5 @@ class AiohttpTransport(_BaseAiohttpTransport):
         # The fields as httpx would keep them, without its per-field normalizing calls.
         answered = [(name, name.lower(), value) for name, value in response.raw_headers]
         return response_of(
-            response.status, headers_of(answered), _Body(response), request, extensions
+            response.status, headers_of(answered), AiohttpBody(response), request, extensions
         )

@@ -32,7 +32,7 @@ from .._internals import (
     request_of,
 )
 from .._logging import get_logger
-from ._aiohttp import AiohttpTransport
+from ._aiohttp import AiohttpBody, AiohttpTransport
 
 __all__ = ["CappedTransport", "InstitutionClient", "build_client", "idempotent"]
 
@@ -302,6 +302,9 @@ class CappedTransport(httpx.AsyncBaseTransport):
         decoder = _decoder_for(response)
         if not success:
             response.stream = _CappedStream(stream, self._limit, self._refuse, decoder)
+            return response
+        if decoder is None and isinstance(stream, AiohttpBody):
+            loaded(response, await stream.read_capped(self._limit, self._refuse))
             return response
         # Loops, not async comprehensions: no nested coroutine per answer. A body that is
         # not encoded (most are) is counted here rather than through a _CappedStream: one

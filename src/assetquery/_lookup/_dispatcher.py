@@ -19,7 +19,6 @@ from functools import partial
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, NoReturn, Protocol, Self, TypeVar
-from uuid import uuid4
 
 import httpx
 
@@ -264,7 +263,7 @@ class Dispatcher:
             await self._refuse(party, case, reason)
         if self._stack is None:
             raise RuntimeError("open the Dispatcher first: `async with Dispatcher...() as d:`")
-        lookup_id = uuid4().hex
+        lookup_id = _lookup_id()
         started_at = self._clock()
         deadline = asyncio.get_running_loop().time() + self.settings.lookup.deadline
         # Loops, not comprehensions (closures would make this function's variables cells).
@@ -480,6 +479,16 @@ class Dispatcher:
         if route.client is None:
             raise RuntimeError("open the Dispatcher first: `async with Dispatcher...() as d:`")
         return route.client
+
+
+# A version-4 UUID's bits: its version nibble and its RFC 4122 variant.
+_UUID_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
+_UUID_SET = (0x4000 << 64) | (0x8000 << 48)
+
+
+def _lookup_id() -> str:
+    """``uuid4().hex``, made without the UUID object (a lookup id for every party)."""
+    return f"{int.from_bytes(os.urandom(16)) & _UUID_CLEAR | _UUID_SET:032x}"
 
 
 async def _as_async_iterator(items: Iterable[T] | AsyncIterable[T]) -> AsyncIterator[T]:

@@ -52,33 +52,43 @@ def merge_assets(results: Iterable[InstitutionResult]) -> tuple[AssetRecord, ...
     )
 
 
-def _sum(amounts: Iterable[Money | None]) -> Money | None:
-    cny = [m for m in amounts if m is not None and m.currency == "CNY"]
-    if not cny:
-        return None
-    return Money.from_fen(sum(m.fen for m in cny))  # every amount is whole fen: exact
+def _plus(total: Money | None, amount: Money | None) -> Money | None:
+    """``total`` with ``amount`` added, if it is a CNY amount. Every amount is whole fen, so
+    the sum is exact; a single amount is its own total (most kinds hold one asset)."""
+    if amount is None or amount.currency != "CNY":
+        return total
+    return amount if total is None else total + amount
 
 
 def _totals(assets: Sequence[AssetRecord]) -> dict[str, KindTotal]:
-    by_kind: dict[str, list[AssetRecord]] = {}
+    # One pass, sums kept as they go: a report is built for every party of a batch.
+    sums: dict[str, tuple[int, Money | None, Money | None]] = {}
     for asset in assets:
-        by_kind.setdefault(asset.kind, []).append(asset)
-    return {
-        kind: assembled(
-            KindTotal,
-            {
-                "count": len(group),
-                "value": _sum(a.value for a in group),
-                "available": _sum(a.available for a in group),
-            },
+        count, value, available = sums.get(asset.kind, (0, None, None))
+        sums[asset.kind] = (
+            count + 1,
+            _plus(value, asset.value),
+            _plus(available, asset.available),
         )
-        for kind, group in by_kind.items()
-    }
+    totals: dict[str, KindTotal] = {}
+    for kind, (count, value, available) in sums.items():
+        totals[kind] = assembled(
+            KindTotal, {"count": count, "value": value, "available": available}
+        )
+    return totals
 
 
-def _coverage(assets: Sequence[AssetRecord], claim: Money | None) -> Coverage:
-    available = _sum(a.available for a in assets) or _ZERO
-    unvalued = sum(1 for a in assets if a.value is None)
+def _coverage(
+    assets: Sequence[AssetRecord], totals: dict[str, KindTotal], claim: Money | None
+) -> Coverage:
+    available: Money | None = None
+    for total in totals.values():
+        available = _plus(available, total.available)
+    available = available or _ZERO
+    unvalued = 0
+    for asset in assets:
+        if asset.value is None:
+            unvalued += 1
     ratio = covered = None
     if claim is not None and claim.amount > 0:
         ratio = (available.amount / claim.amount).quantize(_RATIO)
@@ -107,6 +117,7 @@ def build_report(
     sandbox: bool = False,
 ) -> LookupReport:
     assets = merge_assets(results)
+    totals = _totals(assets)
     # Every part was validated when it was made, or is made here from validated parts (the
     # totals and the coverage): the report only assembles them.
     return assembled(
@@ -120,8 +131,8 @@ def build_report(
             "finished_at": finished_at,
             "results": tuple(results),
             "assets": assets,
-            "totals": _totals(assets),
-            "coverage": _coverage(assets, case.claim),
+            "totals": totals,
+            "coverage": _coverage(assets, totals, case.claim),
             "complete": all(r.settled for r in results),
             "sandbox": sandbox,
         },

@@ -114,6 +114,7 @@ _CONTROL_STATES = {
 }
 #: the HTTP statuses of the control interface that carry an answer to read, not an error
 _CONFLICT = frozenset({409})
+_NOTHING = Decimal(0)
 _READABLE = frozenset({404, 409})
 
 
@@ -346,9 +347,9 @@ def _free_after(balance: Money, encumbrances: tuple[Encumbrance, ...]) -> Money:
     """
     in_force = [e for e in encumbrances if not e.waiting]
     if any(e.amount is None for e in in_force):
-        return Money(0, balance.currency)
+        return Money.of(_NOTHING, balance.currency)
     held = sum((e.amount.amount for e in in_force if e.amount is not None), Decimal(0))
-    return Money(max(balance.amount - held, Decimal(0)), balance.currency)
+    return Money.of(max(balance.amount - held, _NOTHING), balance.currency)
 
 
 def _said(text: str | None, request: ControlRequest) -> str | None:

@@ -84,6 +84,9 @@ from ._wire import JsonFields, json_body
 
 __all__ = ["HousingFundAdapter"]
 
+#: no money: a fund account with nothing frozen, or nothing left (Money is immutable: shared)
+_NO_MONEY = Money(0)
+
 _STATUS = {
     "01": AssetStatus.ACTIVE,
     "02": AssetStatus.DORMANT,
@@ -259,7 +262,7 @@ class HousingFundAdapter(Adapter):
 
     def _account(self, account: JsonFields, provenance: Provenance) -> AssetRecord:
         balance = account.fen("zhye")
-        frozen = account.opt_fen("djje") or Money(0)
+        frozen = account.opt_fen("djje") or _NO_MONEY
         status_code = account.text("zhzt")
         status = _STATUS.get(status_code, AssetStatus.UNKNOWN)
         details = {
@@ -275,7 +278,7 @@ class HousingFundAdapter(Adapter):
             identifier_type="fund_account",
             owner=Owner(name=account.text("xm"), id_number=account.opt_text("zjhm")),
             value=balance,
-            available=max(balance - frozen, Money(0)),
+            available=max(balance - frozen, _NO_MONEY),
             encumbrances=tuple(
                 Encumbrance(
                     kind=EncumbranceKind.FREEZE,

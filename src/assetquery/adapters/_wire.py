@@ -260,7 +260,7 @@ class JsonFields:
         amount = _to_decimal(value, path)
         if amount < 0 and not negative:
             raise _shape_error(path, "an amount of 0 or more")
-        return Money(amount, currency)
+        return Money.of(amount, currency)
 
     def opt_money(self, key: str, currency: str = "CNY", *, negative: bool = False) -> Money | None:
         if self._data.get(key) in (None, ""):
@@ -354,7 +354,7 @@ class XmlFields:
         amount = _to_decimal(value, f"{self.path}/{tag}")
         if amount < 0:
             raise _shape_error(f"{self.path}/{tag}", "an amount of 0 or more")
-        return Money(amount, currency)
+        return Money.of(amount, currency)
 
     def opt_integer(self, tag: str) -> int | None:
         value = self._child_text(tag)

@@ -50,6 +50,9 @@ class SlaPolicy:
         # A working-day deadline depends only on the day of the request: every lookup of a
         # batch asks for the same few, so they are worked out once.
         self._working_day_deadlines: dict[tuple[int, date], Deadline] = {}
+        # An hours rule's span, by the rule's id (the rule is kept, so the id stays its own):
+        # a timedelta from a float costs more than the deadline's own arithmetic.
+        self._spans: dict[int, tuple[SlaRule, timedelta]] = {}
 
     @classmethod
     def from_settings(cls, settings: _Configured) -> SlaPolicy:
@@ -65,9 +68,13 @@ class SlaPolicy:
 
     def deadline(self, rule: SlaRule, started_at: datetime) -> Deadline:
         """When a request made at ``started_at`` under ``rule`` falls due."""
-        if rule.kind is SlaKind.HOURS:
-            assert rule.hours is not None
-            return Deadline(started_at + timedelta(hours=rule.hours), provisional=False)
+        if rule.hours is not None:
+            known = self._spans.get(id(rule))
+            if known is None or known[0] is not rule:
+                if len(self._spans) > 256:
+                    self._spans.clear()
+                known = self._spans[id(rule)] = (rule, timedelta(hours=rule.hours))
+            return Deadline(started_at + known[1], provisional=False)
         if rule.kind is SlaKind.WORKING_DAYS:
             assert rule.working_days is not None
             key = (rule.working_days, local_date(started_at))
