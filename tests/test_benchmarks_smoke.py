@@ -149,3 +149,36 @@ def test_the_instruction_count_runs_both_sides_and_divides_by_the_extra_lookups(
         "aiohttp baseline    0.00 M instructions per lookup",
         "assetquery / aiohttp baseline: 2.00",
     ]
+
+
+@pytest.mark.looptime  # the sandbox's ticket bank answers on the loop's clock
+@pytest.mark.parametrize("part", ["access", "records", "report", "results"])
+async def test_each_stand_in_keeps_lookups_running_and_goes_away_again(part: str) -> None:
+    from benchmarks import standins
+    from benchmarks.workload import lookup_requests
+
+    from assetquery import Dispatcher
+
+    requests = lookup_requests(6)
+
+    async def reports() -> list[Any]:
+        async with Dispatcher.sandbox() as dispatcher:
+            return [report async for report in dispatcher.lookup_many(requests)]
+
+    def assets_by_case(made: list[Any]) -> dict[str, int]:
+        return {report.case.number: len(report.assets) for report in made}
+
+    real = assets_by_case(await reports())
+    undo = standins.apply([part])
+    try:
+        stood_in = await reports()
+    finally:
+        undo()
+    assert len(stood_in) == len(real) == 6 and sum(real.values()) > 0
+    if part == "report":  # the first report stands for every other
+        assert len({id(report) for report in stood_in}) == 1
+    elif part == "records":  # answers read, no records made of them
+        assert assets_by_case(stood_in) == dict.fromkeys(real, 0)
+    else:
+        assert assets_by_case(stood_in) == real
+    assert assets_by_case(await reports()) == real  # the library's own parts are back

@@ -286,6 +286,7 @@ class JumpingLoop(asyncio.SelectorEventLoop):
 M = TypeVar("M", bound=BaseModel)
 
 _set = object.__setattr__  # the models are frozen: their own __setattr__ refuses
+_new = object.__new__
 
 #: every field's name, per model class: the "fields set" of each model assembled from it
 _ALL_SET: dict[type[BaseModel], set[str]] = {}
@@ -314,7 +315,7 @@ def _fast_assembled(cls: type[M], fields: dict[str, Any]) -> M:
             f"{cls.__name__} assembled with missing fields {sorted(everything - given)} "
             f"and unknown fields {sorted(given - everything)}"
         )
-    model = cls.__new__(cls)
+    model = _new(cls)  # BaseModel has no __new__ of its own: object's, without the lookup
     _set(model, "__dict__", fields)
     _set(model, "__pydantic_fields_set__", everything)
     _set(model, "__pydantic_extra__", None)

@@ -30,6 +30,8 @@ async def asynchronous(config: str) -> LookupReport:
     party: Party = Party.person("张三", "110105199003071239")
     company: Party = Party.organization("某公司", "911100007109288314")
     case = Case(number="（2024）甘0191执1234号", operator="李", claim=Money("1.00"))
+    parsed: Money = Money.of(Decimal("1.00"), "CNY")
+    assert parsed == Money.from_fen(100)
     async with Dispatcher.from_config(config) as dispatcher:
         report: LookupReport = await dispatcher.lookup(party, case, reference="row 1")
         stream: AsyncIterator[LookupReport] = dispatcher.lookup_many(

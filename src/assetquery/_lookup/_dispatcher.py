@@ -271,7 +271,7 @@ class Dispatcher:
         exchanges = []
         results: list[InstitutionResult | None] = []
         for route in self._routes:
-            exchange = Exchange(route, self._clock())
+            exchange = Exchange(route, started_at)  # every institution is asked from now on
             exchanges.append(exchange)
             results.append(self._exchanges.not_applicable(exchange, party))
         asks = []  # (its place in results, the ask not yet awaited)

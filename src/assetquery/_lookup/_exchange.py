@@ -33,7 +33,7 @@ from .._logging import get_logger
 from .._models import NOT_APPLICABLE, AssetRecord, ErrorInfo, InstitutionResult, Party, ResultStatus
 from .._time import utc_now
 from ..adapters import Adapter, InquiryRequest
-from ..rules import SlaPolicy
+from ..rules import SlaPolicy, SlaRule
 from ._records import answered
 from ._resilience import CircuitBreaker, Gate, Trace, retrying_for
 from ._timeouts import Timeouts
@@ -47,11 +47,13 @@ log = get_logger("assetquery.dispatcher")
 
 T = TypeVar("T")
 
+_UNKNOWN = object()  # not looked up yet (None: there is no rule)
+
 
 class Route:
     """Everything the dispatcher holds for one institution."""
 
-    __slots__ = ("adapter", "breaker", "client", "gate", "retrying", "settings")
+    __slots__ = ("adapter", "breaker", "client", "gate", "inquiry_rule", "retrying", "settings")
 
     def __init__(self, settings: InstitutionSettings, adapter: Adapter, timeouts: Timeouts) -> None:
         self.settings = settings
@@ -60,6 +62,8 @@ class Route:
         self.breaker = CircuitBreaker(settings.breaker)
         self.retrying: AsyncRetrying = retrying_for(settings.retry)
         self.client: httpx.AsyncClient | None = None
+        #: the institution's inquiry deadline rule, looked up at its first result
+        self.inquiry_rule: SlaRule | object | None = _UNKNOWN
 
 
 class Exchange(Trace):
@@ -173,8 +177,12 @@ class Exchanges:
         settings = route.settings
         started_at = exchange.started_at
         finished_at = self._clock()
-        due = self.sla.due(settings, "inquiry", started_at)
-        due_at = due[1].due_at if due is not None else None
+        rule = route.inquiry_rule
+        if rule is _UNKNOWN:
+            rule = route.inquiry_rule = self.sla.rule(settings, "inquiry")
+        due_at = None
+        if isinstance(rule, SlaRule):
+            due_at = self.sla.deadline(rule, started_at).due_at
         fields: dict[str, Any] = {
             "institution": settings.id,
             "name": settings.name,
@@ -196,11 +204,7 @@ class Exchanges:
             "sla_due": due_at,
             "sla_met": finished_at <= due_at if due_at is not None and answered(status) else None,
         }
-        if (
-            type(assets) is tuple
-            and all(type(asset) is AssetRecord for asset in assets)
-            and (ticket is None or type(ticket) is str)
-        ):
+        if type(assets) is tuple and _made_here(assets) and (ticket is None or type(ticket) is str):
             # Every value was made here, or validated as it was made (the clock's times are
             # checked by _aware_clock): validating them all again costs each result.
             return assembled(InstitutionResult, fields)
@@ -377,6 +381,14 @@ class Exchanges:
         async with asyncio.timeout_at(deadline):  # the waits between attempts count too
             answer: T = await route.retrying.copy()(again)
         return answer
+
+
+def _made_here(assets: tuple[Any, ...]) -> bool:
+    """Every one an AssetRecord as such (a loop: a generator costs each result one more)."""
+    for asset in assets:  # noqa: SIM110
+        if type(asset) is not AssetRecord:
+            return False
+    return True
 
 
 def aware_clock(clock: Callable[[], datetime]) -> Callable[[], datetime]:

@@ -34,9 +34,13 @@ __all__ = [
 DueTime = Callable[[InstitutionSettings, str, datetime], "tuple[SlaRule, Deadline] | None"]
 
 
+#: the statuses that stop an institution's clock, as strings (see ResultStatus.answered)
+_CLOCK_STOPPING = ("ok", "not_found", "rejected")
+
+
 def answered(status: ResultStatus) -> bool:
     """An answer that stops the institution's clock: assets, none, or a refusal."""
-    return status.answered or status is ResultStatus.REJECTED
+    return status in _CLOCK_STOPPING
 
 
 def inquiry_clocks(

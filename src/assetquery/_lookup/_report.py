@@ -29,6 +29,7 @@ _KIND_ORDER: dict[str, int] = {
 }
 _RATIO = Decimal("0.0001")
 _ZERO = Money(0)
+_NONE = Decimal(0)
 
 
 def merge_assets(results: Iterable[InstitutionResult]) -> tuple[AssetRecord, ...]:
@@ -36,19 +37,21 @@ def merge_assets(results: Iterable[InstitutionResult]) -> tuple[AssetRecord, ...
     newest: dict[tuple[str, str, str], AssetRecord] = {}
     for result in results:
         for asset in result.assets:
-            seen = newest.get(asset.key)
+            key = asset.key
+            seen = newest.get(key)
             if seen is None or asset.as_of > seen.as_of:
-                newest[asset.key] = asset
-    return tuple(
-        sorted(
-            newest.values(),
-            key=lambda a: (
-                _KIND_ORDER.get(a.kind, len(_KIND_ORDER)),
-                a.kind,
-                a.institution,
-                a.identifier,
-            ),
-        )
+                newest[key] = asset
+    if len(newest) < 2:
+        return tuple(newest.values())
+    return tuple(sorted(newest.values(), key=_reading_order))
+
+
+def _reading_order(asset: AssetRecord) -> tuple[int, str, str, str]:
+    return (
+        _KIND_ORDER.get(asset.kind, len(_KIND_ORDER)),
+        asset.kind,
+        asset.institution,
+        asset.identifier,
     )
 
 
@@ -81,10 +84,14 @@ def _totals(assets: Sequence[AssetRecord]) -> dict[str, KindTotal]:
 def _coverage(
     assets: Sequence[AssetRecord], totals: dict[str, KindTotal], claim: Money | None
 ) -> Coverage:
-    available: Money | None = None
-    for total in totals.values():
-        available = _plus(available, total.available)
-    available = available or _ZERO
+    # The kinds' totals hold only CNY amounts: their sum is one Money made, not one per kind.
+    found = [total.available for total in totals.values() if total.available is not None]
+    if not found:
+        available = _ZERO
+    elif len(found) == 1:
+        available = found[0]
+    else:
+        available = Money.of(sum((money.amount for money in found), _NONE))
     unvalued = 0
     for asset in assets:
         if asset.value is None:
@@ -133,10 +140,18 @@ def build_report(
             "assets": assets,
             "totals": totals,
             "coverage": _coverage(assets, totals, case.claim),
-            "complete": all(r.settled for r in results),
+            "complete": _settled(results),
             "sandbox": sandbox,
         },
     )
+
+
+def _settled(results: Sequence[InstitutionResult]) -> bool:
+    # A loop: a generator would cost every report one more object.
+    for result in results:  # noqa: SIM110
+        if not result.settled:
+            return False
+    return True
 
 
 def with_results(
