@@ -295,7 +295,10 @@ class BankAdapter(Adapter):
             )
             for hold, waiting in holds
         )
-        available = account.opt_money("availableBalance", currency)
+        if account.raw("availableBalance") == account.raw("balance") and balance.amount >= 0:
+            available: Money | None = balance  # nothing held: the same amount, made once
+        else:
+            available = account.opt_money("availableBalance", currency)
         if available is None:
             available = _free_after(balance, encumbrances)
         raw_status = account.text("status")

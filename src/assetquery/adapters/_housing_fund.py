@@ -84,7 +84,7 @@ from ._wire import JsonFields, json_body
 
 __all__ = ["HousingFundAdapter"]
 
-#: no money: a fund account with nothing frozen, or nothing left (Money is immutable: shared)
+#: no money: what a freeze beyond the balance leaves (Money is immutable: one is shared)
 _NO_MONEY = Money(0)
 
 _STATUS = {
@@ -262,7 +262,7 @@ class HousingFundAdapter(Adapter):
 
     def _account(self, account: JsonFields, provenance: Provenance) -> AssetRecord:
         balance = account.fen("zhye")
-        frozen = account.opt_fen("djje") or _NO_MONEY
+        frozen = account.opt_fen("djje")
         status_code = account.text("zhzt")
         status = _STATUS.get(status_code, AssetStatus.UNKNOWN)
         details = {
@@ -278,7 +278,8 @@ class HousingFundAdapter(Adapter):
             identifier_type="fund_account",
             owner=Owner(name=account.text("xm"), id_number=account.opt_text("zjhm")),
             value=balance,
-            available=max(balance - frozen, _NO_MONEY),
+            # Nothing frozen leaves the whole balance (never negative: fen are 0 or more).
+            available=balance if frozen is None else max(balance - frozen, _NO_MONEY),
             encumbrances=tuple(
                 Encumbrance(
                     kind=EncumbranceKind.FREEZE,
