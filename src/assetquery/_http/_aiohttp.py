@@ -64,6 +64,13 @@ def _mapped(error: Exception, *, reading: bool) -> httpx.TransportError | None:
     return None
 
 
+def _raise_read_failure(error: Exception) -> None:
+    """Raise the httpx error a failure while reading a body is, if it is one."""
+    mapped = _mapped(error, reading=True)
+    if mapped is not None:
+        raise mapped from error
+
+
 class AiohttpBody(httpx.AsyncByteStream):
     """An aiohttp response body as httpx reads it: chunks as they arrive.
 
@@ -81,10 +88,8 @@ class AiohttpBody(httpx.AsyncByteStream):
         try:
             chunk = await self._response.content.readany()
         except Exception as error:
-            mapped = _mapped(error, reading=True)
-            if mapped is None:
-                raise
-            raise mapped from error
+            _raise_read_failure(error)
+            raise
         if not chunk:
             raise StopAsyncIteration
         return chunk
@@ -105,10 +110,8 @@ class AiohttpBody(httpx.AsyncByteStream):
                 try:
                     chunk = await content.readany()
                 except Exception as error:
-                    mapped = _mapped(error, reading=True)
-                    if mapped is None:
-                        raise
-                    raise mapped from error
+                    _raise_read_failure(error)
+                    raise
                 if not chunk:
                     break
                 read += len(chunk)

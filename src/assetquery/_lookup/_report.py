@@ -29,7 +29,7 @@ _KIND_ORDER: dict[str, int] = {
 }
 _RATIO = Decimal("0.0001")
 _ZERO = Money(0)
-_NONE = Decimal(0)
+_NOTHING = Decimal(0)
 
 
 def merge_assets(results: Iterable[InstitutionResult]) -> tuple[AssetRecord, ...]:
@@ -91,7 +91,7 @@ def _coverage(
     elif len(found) == 1:
         available = found[0]
     else:
-        available = Money.of(sum((money.amount for money in found), _NONE))
+        available = Money.of(sum((money.amount for money in found), _NOTHING))
     unvalued = 0
     for asset in assets:
         if asset.value is None:
