@@ -90,6 +90,8 @@ from ._wire import JsonFields, json_body
 
 __all__ = ["BankAdapter"]
 
+_NOTHING = Decimal(0)  # what a fully held account leaves free
+
 _ID_TYPE = {PartyKind.PERSON: "RESIDENT_ID", PartyKind.ORGANIZATION: "USCC"}
 _STATUS = {
     "NORMAL": AssetStatus.ACTIVE,
@@ -114,7 +116,6 @@ _CONTROL_STATES = {
 }
 #: the HTTP statuses of the control interface that carry an answer to read, not an error
 _CONFLICT = frozenset({409})
-_NOTHING = Decimal(0)
 _READABLE = frozenset({404, 409})
 
 
@@ -351,7 +352,7 @@ def _free_after(balance: Money, encumbrances: tuple[Encumbrance, ...]) -> Money:
     in_force = [e for e in encumbrances if not e.waiting]
     if any(e.amount is None for e in in_force):
         return Money.of(_NOTHING, balance.currency)
-    held = sum((e.amount.amount for e in in_force if e.amount is not None), Decimal(0))
+    held = sum((e.amount.amount for e in in_force if e.amount is not None), _NOTHING)
     return Money.of(max(balance.amount - held, _NOTHING), balance.currency)
 
 
